@@ -1,0 +1,1 @@
+"""carepair's common library: event contracts, the event store, messaging and the service runtime."""

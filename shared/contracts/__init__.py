@@ -1,0 +1,25 @@
+"""Public event contracts: one module per producer, all filed in `CONTRACTS`.
+
+Producers and consumers import the same classes from here, so they cannot drift.
+"""
+
+from shared.contracts import visits  # noqa: F401 - registers the visits contracts
+from shared.contracts.base import (
+    ERASED,
+    ContractRegistry,
+    EventPayload,
+    Personal,
+    UnknownEventType,
+    UnsupportedSchemaVersion,
+)
+from shared.contracts.registry import CONTRACTS
+
+__all__ = [
+    "CONTRACTS",
+    "ERASED",
+    "ContractRegistry",
+    "EventPayload",
+    "Personal",
+    "UnknownEventType",
+    "UnsupportedSchemaVersion",
+]

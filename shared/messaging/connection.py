@@ -1,0 +1,64 @@
+"""One NATS connection per process, reconnecting forever, shared by its relay and consumers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats
+import structlog
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+log = structlog.get_logger(__name__)
+
+
+class NatsConnection:
+    """Connects lazily and keeps reconnecting; `connected` tells the health check the truth."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.url = url
+        self.name = name
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._client.is_connected
+
+    async def client(self) -> Client:
+        """The connected client; raises the connection error when NATS cannot be reached."""
+        async with self._lock:
+            if self._client is None or self._client.is_closed:
+                self._client = await nats.connect(
+                    self.url,
+                    name=self.name,
+                    connect_timeout=2,
+                    reconnect_time_wait=0.5,
+                    max_reconnect_attempts=-1,
+                    allow_reconnect=True,
+                    error_cb=self._on_error,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
+                )
+            return self._client
+
+    async def jetstream(self) -> JetStreamContext:
+        return (await self.client()).jetstream(publish_async_max_pending=8000)
+
+    async def drain(self) -> None:
+        """Flushes what is in flight and closes; used on shutdown."""
+        if self._client is not None and not self._client.is_closed:
+            try:
+                await asyncio.wait_for(self._client.drain(), timeout=5)
+            except Exception:  # noqa: BLE001 - shutting down: close however the drain ended
+                await self._client.close()
+        self._client = None
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.warning("nats.error", error=str(exc))
+
+    async def _on_disconnected(self) -> None:
+        log.warning("nats.disconnected", url=self.url)
+
+    async def _on_reconnected(self) -> None:
+        log.info("nats.reconnected", url=self.url)

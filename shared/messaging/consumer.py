@@ -1,0 +1,221 @@
+"""Durable JetStream pull consumers that apply events in order and fill gaps from the feed.
+
+One subscription per producer takes all of that producer's subjects. Each fetched page is
+sorted by position; what is at or below the checkpoint is acknowledged without effect; a jump
+is filled from the producer's HTTP feed before the page is applied; the page's effects and
+checkpoint commit together and only then are the messages acknowledged. When JetStream stays
+quiet, the consumer asks the feed now and then whether it missed the tail, so a lost last
+message or a purged stream is noticed without waiting for new traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import structlog
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from shared.eventstore.envelope import StoredEvent
+from shared.messaging.connection import NatsConnection
+from shared.messaging.feed import FeedClient
+from shared.messaging.projection import Gap, ProjectionRunner
+from shared.messaging.relay import EventSource
+from shared.messaging.stream import POSITION_HEADER, StreamSettings
+
+log = structlog.get_logger(__name__)
+
+
+def durable_name(consumer: str, producer: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", f"{consumer}-{producer}")
+
+
+class JetStreamConsumer:
+    """Feeds one projection from JetStream, one producer at a time, in order."""
+
+    def __init__(
+        self,
+        runner: ProjectionRunner,
+        nats: NatsConnection,
+        stream: StreamSettings,
+        feeds: dict[str, FeedClient],
+        *,
+        producers: tuple[str, ...] | None = None,
+        batch: int = 500,
+        fetch_timeout: float = 1.0,
+        feed_probe_interval: float = 10.0,
+        ack_wait: float = 30.0,
+    ) -> None:
+        self._runner = runner
+        self._producers = producers or runner.projection.producers
+        self._nats = nats
+        self._stream = stream
+        self._feeds = feeds
+        self._batch = batch
+        self._fetch_timeout = fetch_timeout
+        self._probe_interval = feed_probe_interval
+        self._ack_wait = ack_wait
+        self._stopping = asyncio.Event()
+        self.healthy: dict[str, bool] = {p: False for p in self._producers}
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        await asyncio.gather(*(self._follow(p) for p in self._producers))
+
+    async def _follow(self, producer: str) -> None:
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                await self._consume(producer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - NATS, the feed or the database: retry
+                self.healthy[producer] = False
+                log.warning(
+                    "consumer.retry", consumer=self._runner.name, producer=producer,
+                    error=repr(exc), backoff=backoff,
+                )
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+            else:
+                backoff = 0.2
+
+    async def _consume(self, producer: str) -> None:
+        # A fresh subscription each time we (re)enter: after a server restart the old one may
+        # never deliver again.
+        js = await self._nats.jetstream()
+        config = ConsumerConfig(
+            durable_name=durable_name(self._runner.name, producer),
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self._ack_wait,
+            max_ack_pending=20_000,
+            filter_subject=self._stream.producer_filter(producer),
+        )
+        subscription = await js.pull_subscribe(
+            self._stream.producer_filter(producer),
+            durable=config.durable_name,
+            stream=self._stream.name,
+            config=config,
+        )
+        try:
+            idle = 0.0
+            await self._probe_feed(producer)
+            while not self._stopping.is_set():
+                try:
+                    messages = await subscription.fetch(self._batch, timeout=self._fetch_timeout)
+                except (NatsTimeoutError, TimeoutError):
+                    self.healthy[producer] = True
+                    idle += self._fetch_timeout
+                    if idle >= self._probe_interval:
+                        idle = 0.0
+                        await self._probe_feed(producer)
+                    continue
+                idle = 0.0
+                await self._handle(producer, messages)
+                self.healthy[producer] = True
+        finally:
+            await subscription.unsubscribe()
+
+    async def _handle(self, producer: str, messages: list[Msg]) -> None:
+        events: dict[int, StoredEvent] = {}
+        for message in messages:
+            event = _decode(message)
+            if event is not None:
+                events[event.position] = event
+        ordered = sorted(events.values(), key=lambda e: e.position)
+        # Unparseable messages carry their position in a header; the feed supplies their content.
+        await self._apply_filling_gaps(producer, ordered, _max_position(messages))
+        for message in messages:
+            await message.ack()
+
+    async def _apply_filling_gaps(
+        self, producer: str, events: list[StoredEvent], upto: int
+    ) -> None:
+        try:
+            await self._runner.apply(producer, events)
+        except Gap as gap:
+            filled = await self._feeds[producer].read_range(gap.after, gap.next_position - 1)
+            log.warning(
+                "consumer.gap_filled", consumer=self._runner.name, producer=producer,
+                after=gap.after, count=len(filled),
+            )
+            await self._runner.apply(producer, sorted(filled + events, key=lambda e: e.position))
+        if upto > self._runner.position(producer):
+            filled = await self._feeds[producer].read_range(self._runner.position(producer), upto)
+            await self._runner.apply(producer, filled)
+
+    async def _probe_feed(self, producer: str) -> None:
+        feed = self._feeds.get(producer)
+        if feed is None:
+            return
+        while True:
+            page = await feed.read_after(self._runner.position(producer), 500)
+            if not page:
+                return
+            log.info("consumer.caught_up_from_feed", consumer=self._runner.name, count=len(page))
+            await self._runner.apply(producer, page)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            pass
+
+
+def _decode(message: Msg) -> StoredEvent | None:
+    import json
+
+    try:
+        return StoredEvent.from_wire(json.loads(message.data))
+    except (ValueError, KeyError, TypeError):
+        log.error("consumer.malformed_message", subject=message.subject)
+        return None
+
+
+def _max_position(messages: list[Msg]) -> int:
+    positions = [0]
+    for message in messages:
+        try:
+            positions.append(int((message.headers or {}).get(POSITION_HEADER, 0)))
+        except ValueError:
+            continue
+    return max(positions)
+
+
+class LocalConsumer:
+    """Feeds a projection from the service's own store (its own read models), woken on commit."""
+
+    def __init__(
+        self, runner: ProjectionRunner, source: EventSource, producer: str, *, poll: float = 1.0
+    ) -> None:
+        self._runner = runner
+        self._source = source
+        self._producer = producer
+        self._poll = poll
+        self._stopping = asyncio.Event()
+        self.healthy = False
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                position = self._runner.position(self._producer)
+                page = await self._source.read_after(position, 1000)
+                if page:
+                    await self._runner.apply(self._producer, page)
+                else:
+                    await self._source.committed.wait_beyond(position, self._poll)
+                self.healthy = True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the database is down: retry
+                self.healthy = False
+                log.warning("local_consumer.retry", consumer=self._runner.name, error=repr(exc))
+                await asyncio.sleep(1.0)

@@ -1,0 +1,170 @@
+"""The outbox relay: publishes committed events to JetStream in position order, exactly once.
+
+It wakes on the store's commit signal (and polls as a fallback, so a lost wake-up costs at most
+one poll interval), publishes a page with `publish_async` so the acks pipeline, and records its
+progress only after JetStream acknowledged every message of the page. After a crash it
+publishes the unacknowledged page again; JetStream drops the repeats by `Nats-Msg-Id` within its
+duplicate window, and consumers skip any that get through by position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.eventstore.envelope import StoredEvent
+from shared.eventstore.ports import CommitSignal
+from shared.eventstore.schema import relay_progress
+from shared.messaging.connection import NatsConnection
+from shared.messaging.stream import (
+    CORRELATION_HEADER,
+    EVENT_TYPE_HEADER,
+    POSITION_HEADER,
+    PRODUCER_HEADER,
+    StreamSettings,
+    ensure_stream,
+)
+
+log = structlog.get_logger(__name__)
+
+
+class EventSource(Protocol):
+    committed: CommitSignal
+
+    async def read_after(self, position: int, limit: int = 500) -> list[StoredEvent]: ...
+
+
+class RelayProgress(Protocol):
+    """Where the relay remembers the last position JetStream acknowledged."""
+
+    async def load(self) -> int: ...
+
+    async def save(self, position: int) -> None: ...
+
+
+class SqlRelayProgress:
+    """Relay progress in the producer's own database."""
+
+    def __init__(self, engine: AsyncEngine, relay: str = "jetstream") -> None:
+        self._engine = engine
+        self._relay = relay
+
+    async def load(self) -> int:
+        async with self._engine.connect() as conn:
+            query = sa.select(relay_progress.c.position).where(relay_progress.c.relay == self._relay)
+            position = (await conn.execute(query)).scalar_one_or_none()
+        return int(position or 0)
+
+    async def save(self, position: int) -> None:
+        async with self._engine.begin() as conn:
+            updated = await conn.execute(
+                sa.update(relay_progress)
+                .where(relay_progress.c.relay == self._relay)
+                .values(position=position)
+            )
+            if updated.rowcount == 0:
+                await conn.execute(
+                    sa.insert(relay_progress).values(relay=self._relay, position=position)
+                )
+
+
+def encode(event: StoredEvent) -> bytes:
+    return json.dumps(event.to_wire(), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def headers_for(event: StoredEvent) -> dict[str, str]:
+    return {
+        "Nats-Msg-Id": str(event.event_id),
+        POSITION_HEADER: str(event.position),
+        PRODUCER_HEADER: event.producer,
+        EVENT_TYPE_HEADER: event.event_type,
+        CORRELATION_HEADER: str(event.correlation_id),
+    }
+
+
+class Relay:
+    """Moves one producer's committed events onto JetStream."""
+
+    def __init__(
+        self,
+        source: EventSource,
+        progress: RelayProgress,
+        nats: NatsConnection,
+        stream: StreamSettings,
+        *,
+        page_size: int = 1000,
+        poll_interval: float = 1.0,
+        ack_timeout: float = 10.0,
+        max_backoff: float = 10.0,
+    ) -> None:
+        self._source = source
+        self._progress = progress
+        self._nats = nats
+        self._stream = stream
+        self._page_size = page_size
+        self._poll_interval = poll_interval
+        self._ack_timeout = ack_timeout
+        self._max_backoff = max_backoff
+        self._stopping = asyncio.Event()
+        self.position = 0
+        self.published = 0
+        self.healthy = False
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Relays until `stop()`; finishes the page in flight before it returns."""
+        self.position = await self._progress.load()
+        backoff = 0.2
+        stream_ready = False
+        while not self._stopping.is_set():
+            try:
+                if not stream_ready:
+                    await ensure_stream(await self._nats.jetstream(), self._stream)
+                    stream_ready = True
+                moved = await self._relay_page()
+                self.healthy = True
+                backoff = 0.2
+                if not moved:
+                    await self._source.committed.wait_beyond(self.position, self._poll_interval)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - NATS or the database is down: back off, retry
+                self.healthy = False
+                stream_ready = False
+                log.warning("relay.retry", error=repr(exc), position=self.position, backoff=backoff)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+
+    async def _relay_page(self) -> bool:
+        events = await self._source.read_after(self.position, self._page_size)
+        if not events:
+            return False
+        js = await self._nats.jetstream()
+        pending: list[asyncio.Future[Any]] = []
+        for event in events:
+            subject = self._stream.subject(event.producer, event.event_type)
+            pending.append(
+                await js.publish_async(subject, encode(event), headers=headers_for(event))
+            )
+        try:
+            await asyncio.wait_for(asyncio.gather(*pending), self._ack_timeout)
+        finally:
+            for future in pending:
+                future.cancel()  # no-op for the acknowledged ones
+        self.position = events[-1].position
+        await self._progress.save(self.position)
+        self.published += len(events)
+        return True
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            pass

@@ -1,0 +1,1 @@
+"""Logs and metrics: structlog JSON with correlation ids, Prometheus counters."""

@@ -1,0 +1,88 @@
+"""The FastAPI app every service serves: its routes plus health, readiness, metrics and feed."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from shared.messaging.feed import feed_router
+from shared.observability.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
+from shared.runtime.service import ServiceRuntime
+from shared.web.errors import install_error_handlers
+
+CORRELATION_HEADER = "X-Correlation-Id"
+
+
+def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], title: str) -> FastAPI:
+    """Builds the app; the runtime starts with the app and stops (drained) with it."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        app.state.store = runtime.store
+        app.state.read_signals = runtime.read_signals
+        metrics.gauge("carepair_last_position", "last committed position", lambda: runtime.store.committed.position)
+        metrics.gauge("carepair_relay_position", "last position JetStream acknowledged", lambda: runtime.relay.position)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    metrics = ServiceMetrics(runtime.name)
+    app.state.runtime = runtime
+    app.state.metrics = metrics
+    app.state.peers = runtime.settings.peers()
+    app.state.consistency_wait = runtime.settings.consistency_wait_seconds
+    install_error_handlers(app)
+    app.middleware("http")(_correlation_and_timing(metrics))
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": runtime.name}
+
+    @app.get("/readyz", tags=["operations"], summary="Database, NATS, relay and consumers all work")
+    async def readyz() -> JSONResponse:
+        checks = await runtime.readiness()
+        return JSONResponse(checks, status_code=200 if checks["ready"] else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def metrics_endpoint() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    async def read_after(position: int, limit: int):  # type: ignore[no-untyped-def]
+        return await runtime.store.read_after(position, limit)
+
+    app.include_router(feed_router(read_after))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _correlation_and_timing(
+    metrics: ServiceMetrics,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    async def middleware(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        correlation = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
+        structlog.contextvars.bind_contextvars(correlation_id=correlation)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("correlation_id")
+        route = request.scope.get("route")
+        metrics.requests.labels(
+            request.method, getattr(route, "path", "unmatched"), str(response.status_code)
+        ).observe(time.perf_counter() - started)
+        response.headers[CORRELATION_HEADER] = correlation
+        return response
+
+    return middleware

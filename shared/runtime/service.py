@@ -1,0 +1,156 @@
+"""Wires one service process: database, key store, event store, relay, projections, consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from shared.contracts import CONTRACTS
+from shared.contracts.base import ContractRegistry
+from shared.database import create_engine_for, migrate, ping
+from shared.eventstore import EVENTSTORE_MIGRATIONS
+from shared.eventstore.opener import EventOpener
+from shared.eventstore.ports import CommitSignal
+from shared.eventstore.sql import SqlEventStore
+from shared.messaging.connection import NatsConnection
+from shared.messaging.consumer import JetStreamConsumer, LocalConsumer
+from shared.messaging.feed import FeedClient
+from shared.messaging.projection import Projection, ProjectionRunner
+from shared.messaging.relay import Relay, SqlRelayProgress
+from shared.messaging.stream import StreamSettings
+from shared.personal import (
+    KEYSTORE_MIGRATIONS,
+    CachingKeyStore,
+    MasterKey,
+    PayloadSealer,
+    SqlKeyStore,
+)
+from shared.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What makes a service itself: its name, its own migrations and its read models."""
+
+    name: str
+    migrations: tuple[Path, ...] = ()
+    projections: tuple[Projection, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ServiceRuntime:
+    """Starts and stops everything one service process runs besides its routes."""
+
+    def __init__(
+        self, spec: ServiceSpec, settings: Settings, registry: ContractRegistry = CONTRACTS
+    ) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.registry = registry
+        self.read_signals: dict[str, CommitSignal] = {}
+        self.runners: dict[str, ProjectionRunner] = {}
+        self._workers: list[Any] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._feeds: list[FeedClient] = []
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def stream_settings(self) -> StreamSettings:
+        s = self.settings
+        return StreamSettings(s.stream_name, s.subject_prefix, s.stream_replicas)
+
+    async def start(self) -> None:
+        s = self.settings
+        url = s.database_for(self.name)
+        keys_url = s.keystore_database()
+        await asyncio.to_thread(migrate, url, [EVENTSTORE_MIGRATIONS, *self.spec.migrations])
+        await asyncio.to_thread(migrate, keys_url, [KEYSTORE_MIGRATIONS])
+        self.engine = create_engine_for(url)
+        self.keys_engine = create_engine_for(keys_url, pool_size=5)
+        master = MasterKey.from_base64(s.master_key_id, s.master_key.get_secret_value())
+        self.keystore = CachingKeyStore(
+            SqlKeyStore(self.keys_engine, master, s.cipher), ttl_seconds=s.key_cache_seconds
+        )
+        self.sealer = PayloadSealer(self.keystore, s.cipher)
+        self.store = SqlEventStore(self.engine, self.name, self.sealer)
+        await self.store.start()
+        self.opener = EventOpener(self.registry, self.sealer)
+        self.nats = NatsConnection(s.nats_url, f"carepair-{self.name}")
+        self.relay = Relay(
+            self.store, SqlRelayProgress(self.engine), self.nats, self.stream_settings(),
+            poll_interval=s.relay_poll_seconds,
+        )
+        self._spawn(self.relay, "relay")
+        for projection in self.spec.projections:
+            await self._start_projection(projection)
+        log.info("service.started", database=url.get_backend_name(), nats=s.nats_url)
+
+    async def _start_projection(self, projection: Projection) -> None:
+        runner = ProjectionRunner(self.engine, projection, self.opener)
+        await runner.start()
+        self.runners[projection.name] = runner
+        for producer, signal in runner.signals.items():
+            self.read_signals.setdefault(producer, signal)
+        remote = [p for p in projection.producers if p != self.name]
+        if self.name in projection.producers:
+            self._spawn(LocalConsumer(runner, self.store, self.name), f"{projection.name}-local")
+        if remote:
+            token = self.settings.service_token.get_secret_value()
+            feeds = {p: FeedClient(self.settings.url_of(p), token) for p in remote}
+            self._feeds.extend(feeds.values())
+            consumer = JetStreamConsumer(
+                runner, self.nats, self.stream_settings(), feeds, producers=tuple(remote)
+            )
+            self._spawn(consumer, f"{projection.name}-jetstream")
+
+    def _spawn(self, worker: Any, label: str) -> None:
+        self._workers.append(worker)
+        self._tasks.append(asyncio.create_task(worker.run(), name=f"{self.name}-{label}"))
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Lets relay and consumers finish their current batch, then closes everything."""
+        for worker in self._workers:
+            worker.stop()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.store.close()
+        await self.nats.drain()
+        for feed in self._feeds:
+            await feed.close()
+        await self.engine.dispose()
+        await self.keys_engine.dispose()
+        log.info("service.stopped")
+
+    async def readiness(self) -> dict[str, Any]:
+        """What `/readyz` reports: each dependency and worker, and whether all are fine."""
+        checks: dict[str, Any] = {}
+        try:
+            await ping(self.engine)
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            checks["database"] = f"down: {type(exc).__name__}"
+        checks["nats"] = "ok" if self.nats.connected else "down"
+        checks["relay"] = "ok" if self.relay.healthy else "retrying"
+        for worker in self._workers:
+            health = getattr(worker, "healthy", None)
+            if isinstance(health, dict):
+                for producer, ok in health.items():
+                    checks[f"consumer:{producer}"] = "ok" if ok else "retrying"
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                checks[task.get_name()] = f"crashed: {task.exception()!r}"
+        checks["ready"] = all(v == "ok" for v in checks.values())
+        return checks

@@ -1,0 +1,92 @@
+"""Typed settings read from `CAREPAIR_*` environment variables, shared by every service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL
+
+from shared.database import service_database_url
+
+SERVICES = ("pairing", "visits", "notify", "reporting")
+PLACEHOLDERS = ("changeme", "change-me", "placeholder", "secret", "example", "xxx", "todo")
+
+
+class PlaceholderSecret(ValueError):
+    """A secret left at a placeholder value: refused at start."""
+
+
+def refuse_placeholder(name: str, value: str, min_length: int = 16) -> str:
+    lowered = value.lower()
+    if len(value) < min_length or any(word in lowered for word in PLACEHOLDERS) or len(set(value)) < 4:
+        raise PlaceholderSecret(
+            f"{name} looks like a placeholder or is too short: generate a real one "
+            f"(for example `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything a carepair process reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CAREPAIR_", extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="where SQLite files and embedded state live")
+    database_url: str | None = Field(None, description="PostgreSQL server; unset means SQLite files")
+    pairing_database_url: str | None = None
+    visits_database_url: str | None = None
+    notify_database_url: str | None = None
+    reporting_database_url: str | None = None
+    keystore_url: str | None = Field(None, description="the key store database; derived if unset")
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    stream_name: str = "CAREPAIR"
+    subject_prefix: str = "carepair"
+    stream_replicas: int = 1
+
+    master_key: SecretStr = Field(..., description="base64 key that wraps every data key")
+    master_key_id: str = "k1"
+    cipher: Literal["aes-256-gcm", "sm4-gcm"] = "aes-256-gcm"
+    key_cache_seconds: float = 5.0
+
+    service_token: SecretStr = Field(..., description="this process's credential to other services")
+    peer_tokens: SecretStr = Field(..., description="name:token,… of the callers this service trusts")
+
+    pairing_url: str = "http://127.0.0.1:8081"
+    visits_url: str = "http://127.0.0.1:8082"
+    notify_url: str = "http://127.0.0.1:8083"
+    reporting_url: str = "http://127.0.0.1:8084"
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "info"
+    consistency_wait_seconds: float = 2.0
+    relay_poll_seconds: float = 1.0
+
+    @field_validator("service_token")
+    @classmethod
+    def _real_token(cls, value: SecretStr) -> SecretStr:
+        refuse_placeholder("CAREPAIR_SERVICE_TOKEN", value.get_secret_value())
+        return value
+
+    def peers(self) -> dict[str, str]:
+        """Maps each trusted caller's token to its name."""
+        peers: dict[str, str] = {}
+        for item in self.peer_tokens.get_secret_value().split(","):
+            name, _, token = item.strip().partition(":")
+            if name and token:
+                peers[refuse_placeholder(f"peer token of {name}", token)] = name
+        return peers
+
+    def database_for(self, service: str) -> URL:
+        override = getattr(self, f"{service}_database_url", None)
+        return service_database_url(service, self.database_url, override, self.data_dir)
+
+    def keystore_database(self) -> URL:
+        return service_database_url("keys", self.database_url, self.keystore_url, self.data_dir)
+
+    def url_of(self, service: str) -> str:
+        return str(getattr(self, f"{service}_url"))

@@ -1,0 +1,1 @@
+"""The HTTP edge every service shares: errors, credentials, read-your-writes, health."""

@@ -1,0 +1,114 @@
+"""The one JSON error shape every carepair endpoint answers with.
+
+    {"error": {"code": "version_conflict", "message": "…", "details": [...],
+               "correlation_id": "…"}}
+
+`code` is stable and machine-readable; `message` tells a person what to fix; `details` lists
+field-level problems (`{"field": "body.phone", "problem": "…"}`) where there are any.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.contracts.base import UnknownEventType, UnsupportedSchemaVersion
+from shared.eventstore.errors import ConcurrencyConflict, StoreClosed, StoreUnavailable
+
+log = structlog.get_logger(__name__)
+
+
+class ApiError(Exception):
+    """An error that maps straight to a status, a code and a message."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or []
+        self.headers = headers or {}
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message, "details": details or []}
+    correlation = structlog.contextvars.get_contextvars().get("correlation_id")
+    if correlation:
+        body["correlation_id"] = correlation
+    return {"error": body}
+
+
+def _respond(error: ApiError) -> JSONResponse:
+    return JSONResponse(
+        error_body(error.code, error.message, error.details),
+        status_code=error.status,
+        headers=error.headers,
+    )
+
+
+_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 409: "conflict", 415: "unsupported_media_type"}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Maps every failure a route can raise to the documented shape."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _respond(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"field": ".".join(str(p) for p in err.get("loc", ())), "problem": err.get("msg", "")}
+            for err in exc.errors()
+        ]
+        return _respond(ApiError(422, "invalid_input", "the request has invalid fields: see details", details))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        return _respond(ApiError(exc.status_code, code, str(exc.detail), headers=exc.headers))
+
+    @app.exception_handler(ConcurrencyConflict)
+    async def _conflict(_: Request, exc: ConcurrencyConflict) -> JSONResponse:
+        return _respond(ApiError(409, "version_conflict", f"{exc}: reload and try again",
+                                 [{"stream_id": exc.stream_id, "expected": exc.expected, "actual": exc.actual}]))
+
+    @app.exception_handler(StoreUnavailable)
+    async def _unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        log.error("store.unavailable", error=str(exc))
+        return _respond(ApiError(503, "store_unavailable",
+                                 "the database is unavailable; nothing was saved: retry shortly",
+                                 headers={"Retry-After": "2"}))
+
+    @app.exception_handler(StoreClosed)
+    async def _closed(_: Request, exc: StoreClosed) -> JSONResponse:
+        return _respond(ApiError(503, "shutting_down", "the service is shutting down: retry shortly",
+                                 headers={"Retry-After": "2"}))
+
+    @app.exception_handler(UnknownEventType)
+    async def _unknown_type(_: Request, exc: UnknownEventType) -> JSONResponse:
+        return _respond(ApiError(422, "unknown_event_type", str(exc)))
+
+    @app.exception_handler(UnsupportedSchemaVersion)
+    async def _schema(_: Request, exc: UnsupportedSchemaVersion) -> JSONResponse:
+        return _respond(ApiError(422, "unsupported_schema_version", str(exc)))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("request.failed", error_type=type(exc).__name__)
+        return _respond(ApiError(500, "internal_error",
+                                 "something went wrong on our side; quote the correlation id"))

@@ -1,0 +1,168 @@
+"""One contract every event store passes: in memory, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from shared.eventstore import ANY_VERSION, NO_STREAM, ConcurrencyConflict, Metadata
+from shared.eventstore.opener import EventOpener
+from shared.personal import MemoryKeyStore, PayloadSealer
+from tests.support.contracts import TEST_CONTRACTS, thing
+from tests.support.stores import memory_store, sql_store
+
+META = Metadata(actor="tester")
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    if request.param == "memory":
+        async with memory_store() as s:
+            yield s
+    elif request.param == "sqlite":
+        async with sql_store(request.getfixturevalue("sqlite_url")) as s:
+            yield s
+    else:
+        async with sql_store(request.getfixturevalue("pg_url")) as s:
+            yield s
+
+
+async def test_a_new_stream_starts_at_version_one_and_position_one(store: Any) -> None:
+    result = await store.append("s-1", NO_STREAM, [thing(1), thing(2)], META)
+    assert result.stream_version == 2
+    assert result.positions == (1, 2)
+    assert await store.last_position() == 2
+
+
+async def test_appending_with_a_stale_version_is_a_typed_conflict(store: Any) -> None:
+    await store.append("s-1", NO_STREAM, [thing(1)], META)
+    with pytest.raises(ConcurrencyConflict) as caught:
+        await store.append("s-1", NO_STREAM, [thing(2)], META)
+    assert (caught.value.expected, caught.value.actual) == (0, 1)
+    assert [e.stream_version for e in await store.read_stream("s-1")] == [1]
+
+
+async def test_any_version_skips_the_check(store: Any) -> None:
+    await store.append("s-1", NO_STREAM, [thing(1)], META)
+    result = await store.append("s-1", ANY_VERSION, [thing(2)], META)
+    assert result.stream_version == 2
+
+
+async def test_a_stream_reads_back_in_order_with_its_envelope(store: Any) -> None:
+    meta = Metadata(actor="cadre:7")
+    await store.append("s-1", NO_STREAM, [thing(1), thing(2)], meta)
+    await store.append("other", NO_STREAM, [thing(9)], meta)
+    events = await store.read_stream("s-1")
+    assert [e.stream_version for e in events] == [1, 2]
+    first = events[0]
+    assert first.event_type == "ThingHappened"
+    assert first.schema_version == 1
+    assert first.stream_id == "s-1"
+    assert first.actor == "cadre:7"
+    assert first.correlation_id == meta.correlation_id
+    assert first.causation_id is None
+    assert first.producer == "testsvc"
+    assert first.recorded_at.tzinfo is not None
+    assert len({e.event_id for e in events}) == 2
+    assert [e.stream_version for e in await store.read_stream("s-1", after_version=1)] == [2]
+
+
+async def test_everything_reads_in_pages_after_a_position(store: Any) -> None:
+    for n in range(7):
+        await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
+    page = await store.read_after(0, limit=3)
+    assert [e.position for e in page] == [1, 2, 3]
+    rest = await store.read_after(3, limit=10)
+    assert [e.position for e in rest] == [4, 5, 6, 7]
+    assert await store.read_after(7) == []
+
+
+async def test_concurrent_writers_to_one_stream_one_wins_the_others_conflict(store: Any) -> None:
+    await store.append("s-1", NO_STREAM, [thing(0)], META)
+    results = await asyncio.gather(
+        *(store.append("s-1", 1, [thing(n)], META) for n in range(10)), return_exceptions=True
+    )
+    wins = [r for r in results if not isinstance(r, Exception)]
+    conflicts = [r for r in results if isinstance(r, ConcurrencyConflict)]
+    assert len(wins) == 1 and len(conflicts) == 9
+    assert [e.stream_version for e in await store.read_stream("s-1")] == [1, 2]
+
+
+async def test_concurrent_appends_take_dense_positions_matching_their_results(store: Any) -> None:
+    results = await asyncio.gather(
+        *(store.append(f"s-{n}", NO_STREAM, [thing(n), thing(n)], META) for n in range(50))
+    )
+    claimed = sorted(p for r in results for p in r.positions)
+    assert claimed == list(range(1, 101))
+    stored = await store.read_after(0, limit=1000)
+    assert [e.position for e in stored] == claimed
+    by_position = {e.position: e for e in stored}
+    for result in results:
+        assert {by_position[p].stream_id for p in result.positions} == {result.stream_id}
+
+
+async def test_personal_fields_are_stored_encrypted_and_open_to_plaintext(store: Any) -> None:
+    await store.append("s-1", NO_STREAM, [thing(1, name="李秀英")], META)
+    stored = (await store.read_stream("s-1"))[0]
+    assert "李秀英" not in repr(stored.data)
+    assert stored.data["n"] == 1
+    opened = await EventOpener(TEST_CONTRACTS, store._sealer).open(stored)
+    assert opened.payload == thing(1, name="李秀英")
+    assert not opened.erased
+
+
+async def test_an_empty_append_changes_nothing(store: Any) -> None:
+    result = await store.append("s-1", NO_STREAM, [], META)
+    assert result.positions == ()
+    assert await store.last_position() == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_an_effect_commits_with_its_append_and_a_failing_one_only_fails_itself(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+    async with sql_store(url) as store:
+        async with store.engine.begin() as conn:
+            await conn.execute(sa.text("CREATE TABLE marks (name TEXT PRIMARY KEY)"))
+
+        async def mark(conn: Any) -> None:
+            await conn.execute(sa.text("INSERT INTO marks VALUES ('ok')"))
+
+        async def broken(conn: Any) -> None:
+            await conn.execute(sa.text("INSERT INTO marks VALUES ('bad')"))
+            raise RuntimeError("the effect failed")
+
+        good, bad = await asyncio.gather(
+            store.append("good", NO_STREAM, [thing(1)], META, effect=mark),
+            store.append("bad", NO_STREAM, [thing(2)], META, effect=broken),
+            return_exceptions=True,
+        )
+        assert isinstance(bad, RuntimeError)
+        assert good.positions == (1,)
+        async with store.engine.connect() as conn:
+            marks = (await conn.execute(sa.text("SELECT name FROM marks"))).scalars().all()
+        assert marks == ["ok"]
+        assert [e.stream_id for e in await store.read_after(0)] == ["good"]
+
+
+async def test_an_old_schema_version_is_upcast_on_read() -> None:
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from shared.eventstore import StoredEvent
+
+    sealer = PayloadSealer(MemoryKeyStore())
+    old = StoredEvent(
+        position=1, event_id=uuid4(), event_type="ThingRenamed", schema_version=1,
+        stream_id="t", stream_version=1, occurred_at=datetime.now(UTC),
+        recorded_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=None,
+        actor="a", producer="testsvc", data={"thing": "x", "label": "旧名"},
+    )
+    opened = await EventOpener(TEST_CONTRACTS, sealer).open(old)
+    assert opened.payload.title == "旧名"
+    assert opened.schema_version == 2

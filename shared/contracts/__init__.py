@@ -13,6 +13,11 @@ from shared.contracts.base import (
     UnsupportedSchemaVersion,
 )
 from shared.contracts.registry import CONTRACTS
+from shared.personal.introspection import check_contract
+
+for _event_type in CONTRACTS.types():
+    # A marker whose owner is not a top-level field fails here, at import, not at first write.
+    check_contract(CONTRACTS.payload_class(_event_type))
 
 __all__ = [
     "CONTRACTS",

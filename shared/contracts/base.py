@@ -105,6 +105,9 @@ class ContractRegistry:
     def knows(self, event_type: str) -> bool:
         return event_type in self._classes
 
+    def types(self) -> list[str]:
+        return sorted(self._classes)
+
     def types_of(self, producer: str) -> list[str]:
         return sorted(n for n, c in self._classes.items() if c.producer == producer)
 

@@ -66,6 +66,7 @@ class EmbeddedNats:
             [str(nats_server_binary()), "-c", str(config)],
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # a terminal's Ctrl-C must not stop it before the services
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

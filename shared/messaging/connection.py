@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import nats
 import structlog
@@ -51,7 +52,8 @@ class NatsConnection:
             try:
                 await asyncio.wait_for(self._client.drain(), timeout=5)
             except Exception:  # noqa: BLE001 - shutting down: close however the drain ended
-                await self._client.close()
+                with contextlib.suppress(Exception):
+                    await self._client.close()
         self._client = None
 
     async def _on_error(self, exc: Exception) -> None:

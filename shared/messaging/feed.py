@@ -40,11 +40,19 @@ def feed_router(read_after: Any) -> APIRouter:
 class FeedClient:
     """Reads a producer's feed with this service's credential."""
 
-    def __init__(self, base_url: str, token: str, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url,
             timeout=timeout,
             headers={"Authorization": f"Bearer {token}"},
+            transport=transport,
         )
 
     async def read_after(self, position: int, limit: int = 500) -> list[StoredEvent]:

@@ -31,6 +31,9 @@ def configure_logging(service: str, level: str = "info") -> None:
     """Sends JSON lines to stderr with service, level, time and any bound correlation id."""
     numeric = logging.getLevelName(level.upper())
     logging.basicConfig(stream=sys.stderr, level=numeric, format="%(message)s", force=True)
+    for chatty in ("alembic", "httpx", "httpcore"):
+        # Their INFO lines are per request or per migration step: noise, and not JSON.
+        logging.getLogger(chatty).setLevel(max(numeric, logging.WARNING))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

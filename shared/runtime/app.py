@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from shared.messaging.feed import feed_router
+from shared.observability.logging import configure_logging
 from shared.observability.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from shared.runtime.service import ServiceRuntime
 from shared.web.errors import install_error_handlers
@@ -34,6 +35,7 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], ti
         finally:
             await runtime.stop()
 
+    configure_logging(runtime.name, runtime.settings.log_level)
     app = FastAPI(title=title, lifespan=lifespan)
     metrics = ServiceMetrics(runtime.name)
     app.state.runtime = runtime

@@ -1,0 +1,1 @@
+"""The notify domain (pure); its rules arrive with the notify issue."""

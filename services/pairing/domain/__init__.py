@@ -1,0 +1,1 @@
+"""The pairing domain (pure); its rules arrive with the pairing issue."""

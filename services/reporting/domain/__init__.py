@@ -1,0 +1,1 @@
+"""The reporting domain: the work standard and how a pairing measures against it (pure)."""

@@ -1,0 +1,57 @@
+"""HTTP routes of the visits service: translate requests into commands, nothing more."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from fastapi import APIRouter, FastAPI, Request, Response, status
+from pydantic import BaseModel, Field
+
+from services.visits import handlers
+from services.visits.bootstrap import build_runtime
+from services.visits.domain.visit import LogVisit, VisitRejected
+from shared.contracts.visits import ContactMode
+from shared.eventstore import ConcurrencyConflict
+from shared.runtime import create_service_app
+from shared.web.actor import CommandMeta
+from shared.web.consistency import POSITION_HEADER, format_token
+from shared.web.errors import ApiError
+
+router = APIRouter(prefix="/visits", tags=["visits"])
+
+
+class VisitCreate(BaseModel):
+    """A cadre's record of one contact or visit."""
+
+    visit_id: uuid.UUID = Field(default_factory=uuid.uuid4, description="client-chosen id makes retries safe")
+    pairing_id: uuid.UUID
+    subject_id: str = Field(min_length=1, max_length=64)
+    cadre_id: str = Field(min_length=1, max_length=64)
+    mode: ContactMode
+    happened_on: date
+    record: str = Field(min_length=1, max_length=4000)
+
+
+class VisitAccepted(BaseModel):
+    visit_id: uuid.UUID
+    position: str
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=VisitAccepted)
+async def log_visit(body: VisitCreate, meta: CommandMeta, request: Request, response: Response) -> VisitAccepted:
+    command = LogVisit(**body.model_dump())
+    try:
+        result = await handlers.log_visit(command, request.app.state.store, meta, date.today())
+    except VisitRejected as exc:
+        raise ApiError(422, exc.code, str(exc)) from exc
+    except ConcurrencyConflict as exc:
+        raise ApiError(409, "visit_already_logged", f"visit {body.visit_id} is already logged") from exc
+    token = format_token("visits", result.last_position)
+    response.headers[POSITION_HEADER] = token
+    return VisitAccepted(visit_id=body.visit_id, position=token)
+
+
+def create_app() -> FastAPI:
+    """The visits service's app (`uvicorn --factory services.visits.entrypoints.api:create_app`)."""
+    return create_service_app(build_runtime(), [router], title="carepair visits")

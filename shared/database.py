@@ -8,8 +8,9 @@ the URL's database name plus `_<service>` (`carepair` → `carepair_pairing`). A
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from sqlalchemy import event, text
@@ -95,7 +96,7 @@ def ensure_database(url: URL) -> None:
         if not exists:
             try:
                 conn.execute(f'CREATE DATABASE "{name}"')
-            except psycopg.errors.DuplicateDatabase:
+            except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
                 pass  # another process created it between our check and our create
 
 
@@ -112,7 +113,25 @@ def migrate(url: URL, version_locations: Sequence[Path]) -> None:
     )
     config.set_main_option("path_separator", "space")
     config.attributes["url"] = sync_url(url)
-    command.upgrade(config, "heads")
+    with _migration_lock(url):
+        command.upgrade(config, "heads")
+
+
+@contextlib.contextmanager
+def _migration_lock(url: URL) -> Iterator[None]:
+    # Several services migrate the shared key store at once. PostgreSQL serialises them with an
+    # advisory lock in env.py; a SQLite file gets a file lock beside it.
+    if not is_sqlite(url) or not url.database:
+        yield
+        return
+    import fcntl
+
+    with open(f"{url.database}.migrate-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 async def ping(engine: AsyncEngine) -> None:

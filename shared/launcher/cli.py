@@ -20,9 +20,18 @@ from shared.launcher.demo import load_demo
 from shared.launcher.nats_server import EmbeddedNats, NatsServerError, free_port
 from shared.launcher.secrets import embedded_secrets
 
-SERVICES = {"pairing": 8081, "visits": 8082, "notify": 8083, "reporting": 8084}
-GATEWAY_PORT = 8080
+SERVICE_ORDER = ("pairing", "visits", "notify", "reporting")
+DEFAULT_PORT_BASE = 8080  # the gateway; services take the next four ports
 EMBEDDED_NATS_PORT = 4322
+
+
+def ports(base: int = DEFAULT_PORT_BASE) -> dict[str, int]:
+    """Where each process listens: the gateway at `base`, the services after it."""
+    return {"gateway": base, **{name: base + 1 + i for i, name in enumerate(SERVICE_ORDER)}}
+
+
+SERVICES = {name: port for name, port in ports().items() if name != "gateway"}
+GATEWAY_PORT = DEFAULT_PORT_BASE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,8 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     up = commands.add_parser("up", help="run every service (and NATS if none is configured)")
     up.add_argument("--demo", action="store_true", help="load a small demo county on first start")
     up.add_argument("--data-dir", type=Path, default=Path(os.environ.get("CAREPAIR_DATA_DIR", "var")))
+    up.add_argument(
+        "--port-base", type=int, default=int(os.environ.get("CAREPAIR_PORT_BASE", DEFAULT_PORT_BASE)),
+        help="the gateway's port; the four services take the next ones (default 8080)",
+    )
     args = parser.parse_args(argv)
-    return run_up(args.data_dir.resolve(), demo=args.demo)
+    return run_up(args.data_dir.resolve(), demo=args.demo, port_base=args.port_base)
 
 
 def _port_free(port: int) -> bool:
@@ -42,7 +55,9 @@ def _port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def service_environment(data_dir: Path, nats_url: str) -> dict[str, dict[str, str]]:
+def service_environment(
+    data_dir: Path, nats_url: str, layout: dict[str, int]
+) -> dict[str, dict[str, str]]:
     """The environment of each child process: shared settings plus its own credential."""
     master, tokens = embedded_secrets(data_dir)
     peers = ",".join(f"{name}:{token}" for name, token in tokens.items())
@@ -51,15 +66,20 @@ def service_environment(data_dir: Path, nats_url: str) -> dict[str, dict[str, st
         "CAREPAIR_NATS_URL": nats_url,
         "CAREPAIR_MASTER_KEY": os.environ.get("CAREPAIR_MASTER_KEY", master),
         "CAREPAIR_PEER_TOKENS": peers,
-        **{f"CAREPAIR_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in SERVICES.items()},
+        **{
+            f"CAREPAIR_{name.upper()}_URL": f"http://127.0.0.1:{port}"
+            for name, port in layout.items()
+            if name != "gateway"
+        },
     }
     envs = {}
-    for name, port in {**SERVICES, "gateway": GATEWAY_PORT}.items():
+    for name, port in layout.items():
         envs[name] = {**common, "CAREPAIR_SERVICE_TOKEN": tokens[name], "CAREPAIR_PORT": str(port)}
     return envs
 
 
-def run_up(data_dir: Path, *, demo: bool) -> int:
+def run_up(data_dir: Path, *, demo: bool, port_base: int = DEFAULT_PORT_BASE) -> int:
+    layout = ports(port_base)
     data_dir.mkdir(parents=True, exist_ok=True)
     nats: EmbeddedNats | None = None
     nats_url = os.environ.get("CAREPAIR_NATS_URL")
@@ -71,13 +91,13 @@ def run_up(data_dir: Path, *, demo: bool) -> int:
             print(f"carepair: {exc}", file=sys.stderr)
             return 1
         nats_url = nats.url
-    busy = [p for p in [*SERVICES.values(), GATEWAY_PORT] if not _port_free(p)]
+    busy = [p for p in layout.values() if not _port_free(p)]
     if busy:
         print(f"carepair: ports {busy} are taken; stop what uses them first", file=sys.stderr)
         if nats:
             nats.stop()
         return 1
-    envs = service_environment(data_dir, nats_url)
+    envs = service_environment(data_dir, nats_url, layout)
     children: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
@@ -88,13 +108,13 @@ def run_up(data_dir: Path, *, demo: bool) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        for name in [*SERVICES, "gateway"]:
+        for name in [*SERVICE_ORDER, "gateway"]:
             children[name] = _spawn(name, envs[name], data_dir)
-        if not _wait_healthy(children, lambda: stopping):
+        if not _wait_healthy(children, layout, lambda: stopping):
             return 1
-        _print_table(data_dir, nats_url, embedded_nats=nats is not None)
+        _print_table(data_dir, nats_url, layout, embedded_nats=nats is not None)
         if demo:
-            load_demo(data_dir, f"http://127.0.0.1:{GATEWAY_PORT}")
+            load_demo(data_dir, f"http://127.0.0.1:{layout['gateway']}")
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
@@ -122,7 +142,9 @@ def _spawn(name: str, env: dict[str, str], data_dir: Path) -> subprocess.Popen[b
     )
 
 
-def _wait_healthy(children: dict[str, subprocess.Popen[bytes]], stopping: object) -> bool:
+def _wait_healthy(
+    children: dict[str, subprocess.Popen[bytes]], layout: dict[str, int], stopping: object
+) -> bool:
     deadline = time.monotonic() + 60
     pending = dict(children)
     while pending and time.monotonic() < deadline and not stopping():  # type: ignore[operator]
@@ -130,7 +152,7 @@ def _wait_healthy(children: dict[str, subprocess.Popen[bytes]], stopping: object
             if child.poll() is not None:
                 print(f"carepair: {name} failed to start; see its log", file=sys.stderr)
                 return False
-            port = GATEWAY_PORT if name == "gateway" else SERVICES[name]
+            port = layout[name]
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code < 500:
                     del pending[name]
@@ -142,20 +164,22 @@ def _wait_healthy(children: dict[str, subprocess.Popen[bytes]], stopping: object
     return not pending
 
 
-def _print_table(data_dir: Path, nats_url: str, *, embedded_nats: bool) -> None:
+def _print_table(data_dir: Path, nats_url: str, layout: dict[str, int], *, embedded_nats: bool) -> None:
     database = os.environ.get("CAREPAIR_DATABASE_URL")
     print("carepair is running:")
-    print(f"  gateway     http://127.0.0.1:{GATEWAY_PORT}   (health: /healthz)")
-    for name, port in SERVICES.items():
+    print(f"  gateway     http://127.0.0.1:{layout['gateway']}   (health: /healthz)")
+    for name, port in layout.items():
+        if name == "gateway":
+            continue
         print(f"  {name:<11} http://127.0.0.1:{port}   log: {data_dir / (name + '.log')}")
     print(f"  nats        {nats_url}{'   (embedded, data in ' + str(data_dir / 'nats') + ')' if embedded_nats else ''}")
     print(f"  databases   {'PostgreSQL at ' + database if database else 'SQLite files in ' + str(data_dir)}")
-    print("Press Ctrl-C to stop.")
+    print("Press Ctrl-C to stop.", flush=True)
 
 
 def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
     # The gateway first, so nothing new comes in; then the services drain and stop.
-    for name in ["gateway", *SERVICES]:
+    for name in ["gateway", *SERVICE_ORDER]:
         child = children.get(name)
         if child and child.poll() is None:
             child.send_signal(signal.SIGTERM)

@@ -1,0 +1,38 @@
+# carepair: `make run` starts the whole system, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+## run: install, then start NATS and every service with a demo county (Ctrl-C stops all)
+run: $(VENV)/.installed
+	$(BIN)/carepair up --demo
+
+## test: install with test extras, then run unit, contract, integration and end-to-end tests
+test: $(VENV)/.installed
+	$(BIN)/pytest
+
+## bench: the benchmarks of docs/performance.md (needs PostgreSQL; see that page)
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m bench
+
+## lint: ruff and mypy
+lint: $(VENV)/.installed
+	$(BIN)/ruff check shared services tests bench
+	$(BIN)/mypy shared services
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,172 @@
+"""The walking skeleton, with real processes started as a user would start them.
+
+`carepair up` starts NATS (embedded, or the one named) and every service; a contact logged
+through the gateway becomes an event in the visits store, the relay puts it on JetStream, the
+reporting consumer updates its read model, and a query through the gateway shows it. Ctrl-C
+stops everything and leaves no process behind; a restart finds every record still there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy.engine import URL
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port_run(width: int = 5) -> int:
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + width < 65000 and all(_free(base + i) for i in range(width)):
+            return base
+    raise RuntimeError("no run of free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+class Carepair:
+    """`carepair up` as a child process."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+        self.data_dir = data_dir
+        self.env = env
+        self.port_base = _free_port_run()
+        self.gateway = f"http://127.0.0.1:{self.port_base}"
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "shared.launcher.cli", "up", "--data-dir", str(self.data_dir),
+             "--port-base", str(self.port_base)],
+            env={**os.environ, **self.env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        assert self.process.stdout is not None
+        lines = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                return
+        self.stop()
+        raise AssertionError("carepair up did not start:\n" + "".join(lines) + self._logs())
+
+    def _logs(self) -> str:
+        return "".join(
+            f"\n--- {log.name}\n" + log.read_text(errors="replace")[-3000:]
+            for log in sorted(self.data_dir.glob("*.log"))
+        )
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(45)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+
+    def children_alive(self) -> list[str]:
+        found = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        return [line for line in found.splitlines() if str(self.data_dir) in line and "pytest" not in line]
+
+
+def _visit(pairing: uuid.UUID, mode: str) -> dict[str, str]:
+    return {
+        "pairing_id": str(pairing), "subject_id": "s-1", "cadre_id": "c-1", "mode": mode,
+        "happened_on": "2026-03-01", "record": "入户走访，了解近况",
+    }
+
+
+def _exercise(system: Carepair, pairing: uuid.UUID) -> None:
+    with httpx.Client(base_url=system.gateway, timeout=10) as client:
+        health = client.get("/healthz")
+        assert health.status_code == 200, health.text
+        assert set(health.json()["services"]) == {"pairing", "visits", "notify", "reporting"}
+        tokens = []
+        for mode in ["phone", "wechat", "sms", "letter", "home", "institution"]:
+            created = client.post("/api/visits", json=_visit(pairing, mode))
+            assert created.status_code == 201, created.text
+            tokens.append(created.headers["Carepair-Position"])
+        assert tokens[-1].startswith("visits:")
+        shown = client.get(
+            f"/api/compliance/pairings/{pairing}", params={"year": 2026},
+            headers={"Carepair-Await": tokens[-1]},
+        )
+        assert shown.status_code == 200, shown.text
+        assert shown.json() | {} == shown.json()
+        assert (shown.json()["contacts"], shown.json()["visits"]) == (4, 2)
+        assert shown.json()["meets_standard"] is True
+
+        bad = client.post("/api/visits", json={**_visit(pairing, "teleport")})
+        assert bad.status_code == 422
+        assert bad.json()["error"]["code"] == "invalid_input"
+        assert any("mode" in d["field"] for d in bad.json()["error"]["details"])
+
+
+def _run_twice(system: Carepair) -> None:
+    pairing = uuid.uuid4()
+    system.start()
+    try:
+        _exercise(system, pairing)
+    finally:
+        code = system.stop()
+    assert code == 0
+    assert system.children_alive() == []
+    system.start()
+    try:
+        with httpx.Client(base_url=system.gateway, timeout=10) as client:
+            again = client.get(f"/api/compliance/pairings/{pairing}", params={"year": 2026})
+            assert (again.json()["contacts"], again.json()["visits"]) == (4, 2)
+    finally:
+        assert system.stop() == 0
+    assert system.children_alive() == []
+
+
+def test_embedded_defaults_sqlite_and_an_embedded_nats(tmp_path: Path) -> None:
+    env = {"CAREPAIR_NATS_URL": "", "CAREPAIR_DATABASE_URL": ""}
+    _run_twice(Carepair(tmp_path / "var", env))
+
+
+@pytest.fixture
+def pg_base(pg_server_url: URL) -> Iterator[URL]:
+    base = pg_server_url.set(database=f"e2e{uuid.uuid4().hex[:8]}")
+    yield base
+    admin = pg_server_url.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        names = [r[0] for r in conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{base.database}_%",))]
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+@pytest.mark.nats
+def test_postgresql_and_a_given_nats(tmp_path: Path, pg_base: URL, nats_url: str) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    env = {
+        "CAREPAIR_DATABASE_URL": pg_base.render_as_string(hide_password=False),
+        "CAREPAIR_NATS_URL": nats_url,
+        "CAREPAIR_STREAM_NAME": f"CAREPAIR_E2E_{suffix.upper()}",
+        "CAREPAIR_SUBJECT_PREFIX": f"e2e{suffix}",
+    }
+    _run_twice(Carepair(tmp_path / "var", env))

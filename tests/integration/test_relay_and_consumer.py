@@ -1,0 +1,223 @@
+"""The relay and consumers over a real NATS JetStream and a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+
+from shared.eventstore import NO_STREAM, Metadata
+from shared.launcher.nats_server import EmbeddedNats, free_port
+from shared.messaging.connection import NatsConnection
+from shared.messaging.consumer import JetStreamConsumer
+from shared.messaging.feed import FeedUnavailable
+from shared.messaging.relay import Relay, SqlRelayProgress, headers_for
+from shared.messaging.stream import StreamSettings
+from tests.support.contracts import ThingRenamed, thing
+from tests.support.messaging import feed_client, recording_runner, seen_positions, wire
+from tests.support.stores import sql_store
+
+pytestmark = [pytest.mark.nats, pytest.mark.postgres]
+META = Metadata(actor="tester")
+
+
+@pytest.fixture
+def stream(stream_name: str, nats_cleanup: None) -> StreamSettings:
+    return StreamSettings(name=stream_name, subject_prefix=stream_name.lower())
+
+
+@pytest.fixture
+async def store(pg_url: Any) -> AsyncIterator[Any]:
+    async with sql_store(pg_url) as s:
+        yield s
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def running(*workers: Any) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        yield
+    finally:
+        for w in workers:
+            w.stop()
+        await asyncio.wait(tasks, timeout=10)
+        for t in tasks:
+            t.cancel()
+
+
+async def stream_messages(nats_url: str, stream: StreamSettings) -> int:
+    nc = await nats.connect(nats_url)
+    try:
+        return (await nc.jetstream().stream_info(stream.name)).state.messages
+    finally:
+        await nc.close()
+
+
+async def test_the_relay_publishes_in_order_with_the_event_id_as_message_id(
+    store: Any, nats_url: str, stream: StreamSettings
+) -> None:
+    for n in range(5):
+        await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
+    relay = Relay(store, SqlRelayProgress(store.engine), NatsConnection(nats_url, "t"), stream,
+                  poll_interval=60)
+    async with running(relay):
+        await eventually(lambda: _at(relay, 5))
+        # With a 60 s fallback poll, only the commit wake-up can deliver this in time.
+        await store.append("late", NO_STREAM, [thing(9)], META)
+        await eventually(lambda: _at(relay, 6), timeout=20)
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        stored = await store.read_after(0)
+        for seq, event in enumerate(stored, start=1):
+            msg = await js.get_msg(stream.name, seq)
+            assert msg.subject == f"{stream.subject_prefix}.testsvc.ThingHappened"
+            assert msg.headers["Nats-Msg-Id"] == str(event.event_id)
+            assert msg.headers["Carepair-Position"] == str(event.position)
+            assert "张三" not in msg.data.decode()
+    finally:
+        await nc.close()
+    assert await SqlRelayProgress(store.engine).load() == 6
+
+
+async def _at(relay: Relay, position: int) -> bool:
+    return relay.position >= position
+
+
+async def test_a_relay_that_restarts_from_scratch_publishes_no_duplicates(
+    store: Any, nats_url: str, stream: StreamSettings
+) -> None:
+    for n in range(20):
+        await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
+    relay = Relay(store, SqlRelayProgress(store.engine), NatsConnection(nats_url, "t"), stream)
+    async with running(relay):
+        await eventually(lambda: _at(relay, 20))
+    await SqlRelayProgress(store.engine).save(0)  # as if it crashed before recording progress
+    again = Relay(store, SqlRelayProgress(store.engine), NatsConnection(nats_url, "t"), stream)
+    async with running(again):
+        await eventually(lambda: _at(again, 20))
+    assert await stream_messages(nats_url, stream) == 20
+
+
+async def test_with_nats_down_the_relay_backs_off_and_resumes_losing_nothing(
+    store: Any, stream: StreamSettings
+) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="carepair-nats-restart-"))
+    port = free_port()
+    server = EmbeddedNats(data_dir, port=port).start()
+    relay = Relay(store, SqlRelayProgress(store.engine), NatsConnection(server.url, "t"), stream,
+                  max_backoff=0.5)
+    try:
+        async with running(relay):
+            await store.append("before", NO_STREAM, [thing(0)], META)
+            await eventually(lambda: _at(relay, 1))
+            server.stop()
+            for n in range(1, 11):  # writes go on while NATS is down
+                await store.append(f"down-{n}", NO_STREAM, [thing(n)], META)
+            await asyncio.sleep(1.0)
+            assert relay.position < 11
+            server = EmbeddedNats(data_dir, port=port).start()
+            await eventually(lambda: _at(relay, 11), timeout=30)
+        assert await stream_messages(server.url, stream) == 11
+    finally:
+        server.stop()
+
+
+async def _consumer(store: Any, nats_url: str, stream: StreamSettings, runner: Any) -> JetStreamConsumer:
+    return JetStreamConsumer(
+        runner, NatsConnection(nats_url, "c"), stream, {"testsvc": feed_client(store)},
+        fetch_timeout=0.2, feed_probe_interval=0.5,
+    )
+
+
+async def test_a_consumer_applies_each_event_once_in_order_and_steps_over_other_types(
+    store: Any, nats_url: str, stream: StreamSettings
+) -> None:
+    for n in range(10):
+        await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
+    await store.append("r", NO_STREAM, [ThingRenamed(thing="x", title="y")], META)
+    relay = Relay(store, SqlRelayProgress(store.engine), NatsConnection(nats_url, "t"), stream)
+    async with recording_runner(store) as runner:
+        consumer = await _consumer(store, nats_url, stream, runner)
+        async with running(relay, consumer):
+            await eventually(lambda: _runner_at(runner, 11))
+            # Redeliver two old events by hand (different message ids, so JetStream keeps them).
+            nc = await nats.connect(nats_url)
+            js = nc.jetstream()
+            for event in (await store.read_after(0))[:2]:
+                headers = {**headers_for(event), "Nats-Msg-Id": f"again-{event.event_id}"}
+                await js.publish(stream.subject("testsvc", event.event_type), wire(event), headers=headers)
+            await nc.close()
+            await store.append("after", NO_STREAM, [thing(99)], META)
+            await eventually(lambda: _runner_at(runner, 12))
+        assert await seen_positions(store) == [*range(1, 11), 12]
+
+
+async def _runner_at(runner: Any, position: int) -> bool:
+    return runner.position("testsvc") >= position
+
+
+async def test_a_message_lost_by_jetstream_is_filled_from_the_producer_feed(
+    store: Any, nats_url: str, stream: StreamSettings
+) -> None:
+    for n in range(6):
+        await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
+    relay = Relay(store, SqlRelayProgress(store.engine), NatsConnection(nats_url, "t"), stream)
+    async with running(relay):
+        await eventually(lambda: _at(relay, 6))
+    nc = await nats.connect(nats_url)
+    await nc.jetstream().delete_msg(stream.name, 3)  # as if lost in a power failure
+    await nc.jetstream().delete_msg(stream.name, 6)  # and the last one too: no later message shows the gap
+    await nc.close()
+    async with recording_runner(store) as runner:
+        consumer = await _consumer(store, nats_url, stream, runner)
+        async with running(consumer):
+            await eventually(lambda: _runner_at(runner, 6))
+    assert await seen_positions(store) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_a_malformed_message_is_replaced_by_the_producers_copy(
+    store: Any, nats_url: str, stream: StreamSettings
+) -> None:
+    await store.append("s", NO_STREAM, [thing(1), thing(2)], META)
+    events = await store.read_after(0)
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await js.add_stream(stream.config())
+    await js.publish(stream.subject("testsvc", "ThingHappened"), wire(events[0]), headers=headers_for(events[0]))
+    await js.publish(stream.subject("testsvc", "ThingHappened"), b"{not json", headers=headers_for(events[1]))
+    await nc.close()
+    async with recording_runner(store) as runner:
+        consumer = await _consumer(store, nats_url, stream, runner)
+        async with running(consumer):
+            await eventually(lambda: _runner_at(runner, 2))
+    assert await seen_positions(store) == [1, 2]
+
+
+async def test_the_feed_refuses_a_missing_or_wrong_service_credential(store: Any) -> None:
+    await store.append("s", NO_STREAM, [thing(1)], META)
+    assert [e.position for e in await feed_client(store).read_after(0)] == [1]
+    with pytest.raises(FeedUnavailable, match="401.*wrong_credential"):
+        await feed_client(store, token="not-the-right-token-at-all").read_after(0)
+    import httpx
+
+    from tests.support.messaging import feed_app
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=feed_app(store)), base_url="http://p") as c:
+        response = await c.get("/feed/events")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "missing_credential"

@@ -22,9 +22,7 @@ class DatabaseUrlError(ValueError):
     """A database URL that carepair cannot use."""
 
 
-def service_database_url(
-    service: str, base_url: str | None, override: str | None, data_dir: Path
-) -> URL:
+def service_database_url(service: str, base_url: str | None, override: str | None, data_dir: Path) -> URL:
     """Returns the plain (driverless) URL of `service`'s own database."""
     if override:
         return _checked(make_url(override))
@@ -40,9 +38,7 @@ def service_database_url(
 def _checked(url: URL) -> URL:
     backend = url.get_backend_name()
     if backend not in ("postgresql", "sqlite"):
-        raise DatabaseUrlError(
-            f"unsupported database {backend!r}: use a postgresql:// or sqlite:/// URL"
-        )
+        raise DatabaseUrlError(f"unsupported database {backend!r}: use a postgresql:// or sqlite:/// URL")
     return url.set(drivername=backend)
 
 
@@ -108,9 +104,7 @@ def migrate(url: URL, version_locations: Sequence[Path]) -> None:
     ensure_database(url)
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    config.set_main_option(
-        "version_locations", " ".join(str(Path(p).resolve()) for p in version_locations)
-    )
+    config.set_main_option("version_locations", " ".join(str(Path(p).resolve()) for p in version_locations))
     config.set_main_option("path_separator", "space")
     config.attributes["url"] = sync_url(url)
     with _migration_lock(url):

@@ -23,12 +23,23 @@ async def forward(upstreams: Upstreams, service: str, path: str, request: Reques
     headers.setdefault("carepair-actor", "gateway:anonymous")
     try:
         upstream = await upstreams.client(service).request(
-            request.method, path, params=request.query_params, content=await request.body(),
+            request.method,
+            path,
+            params=request.query_params,
+            content=await request.body(),
             headers={**headers, "content-type": request.headers.get("content-type", "application/json")},
         )
     except httpx.HTTPError as exc:
-        raise ApiError(503, "service_unavailable", f"the {service} service did not answer: retry shortly",
-                       headers={"Retry-After": "2"}) from exc
+        raise ApiError(
+            503,
+            "service_unavailable",
+            f"the {service} service did not answer: retry shortly",
+            headers={"Retry-After": "2"},
+        ) from exc
     returned = {k: v for k, v in upstream.headers.items() if k.lower() in RETURNED_HEADERS}
-    return Response(upstream.content, status_code=upstream.status_code, headers=returned,
-                    media_type=upstream.headers.get("content-type"))
+    return Response(
+        upstream.content,
+        status_code=upstream.status_code,
+        headers=returned,
+        media_type=upstream.headers.get("content-type"),
+    )

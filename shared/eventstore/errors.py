@@ -11,9 +11,7 @@ class ConcurrencyConflict(EventStoreError):
     """The stream moved on since the writer read it: reload, decide again, retry."""
 
     def __init__(self, stream_id: str, expected: int, actual: int) -> None:
-        super().__init__(
-            f"stream {stream_id!r} is at version {actual}, the write expected {expected}"
-        )
+        super().__init__(f"stream {stream_id!r} is at version {actual}, the write expected {expected}")
         self.stream_id = stream_id
         self.expected = expected
         self.actual = actual

@@ -74,9 +74,7 @@ class MemoryEventStore:
         return result
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
-        return [
-            e for e in self._events if e.stream_id == stream_id and e.stream_version > after_version
-        ]
+        return [e for e in self._events if e.stream_id == stream_id and e.stream_version > after_version]
 
     async def read_after(self, position: int, limit: int = 500) -> list[StoredEvent]:
         return self._events[position : position + limit]

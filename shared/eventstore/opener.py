@@ -22,7 +22,9 @@ class EventOpener:
         for event in stored:
             self._registry.payload_class(event.event_type)
         opened = await self._sealer.unseal_many([event.data for event in stored])
-        return [self._envelope(event, data, erased) for event, (data, erased) in zip(stored, opened, strict=True)]
+        return [
+            self._envelope(event, data, erased) for event, (data, erased) in zip(stored, opened, strict=True)
+        ]
 
     async def open(self, stored: StoredEvent) -> Envelope:
         return (await self.open_many([stored]))[0]

@@ -24,9 +24,7 @@ class Sealer(Protocol):
 
     async def seal_many(self, payloads: Sequence[EventPayload]) -> list[dict[str, Any]]: ...
 
-    async def unseal_many(
-        self, datas: Sequence[dict[str, Any]]
-    ) -> list[tuple[dict[str, Any], bool]]: ...
+    async def unseal_many(self, datas: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], bool]]: ...
 
 
 class EventStore(Protocol):
@@ -82,9 +80,7 @@ class CommitSignal:
         """Waits until a position beyond `position` commits; False on timeout."""
         async with self._changed:
             try:
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self._position > position), timeout
-                )
+                await asyncio.wait_for(self._changed.wait_for(lambda: self._position > position), timeout)
             except TimeoutError:
                 return False
             return True

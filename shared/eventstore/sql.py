@@ -230,12 +230,7 @@ class SqlEventStore:
             return [self._stored(row) for row in await conn.execute(query)]
 
     async def read_after(self, position: int, limit: int = 500) -> list[StoredEvent]:
-        query = (
-            sa.select(events)
-            .where(events.c.position > position)
-            .order_by(events.c.position)
-            .limit(limit)
-        )
+        query = sa.select(events).where(events.c.position > position).order_by(events.c.position).limit(limit)
         async with self.engine.connect() as conn:
             return [self._stored(row) for row in await conn.execute(query)]
 

@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--demo", action="store_true", help="load a small demo county on first start")
     up.add_argument("--data-dir", type=Path, default=Path(os.environ.get("CAREPAIR_DATA_DIR", "var")))
     up.add_argument(
-        "--port-base", type=int, default=int(os.environ.get("CAREPAIR_PORT_BASE", DEFAULT_PORT_BASE)),
+        "--port-base",
+        type=int,
+        default=int(os.environ.get("CAREPAIR_PORT_BASE", DEFAULT_PORT_BASE)),
         help="the gateway's port; the four services take the next ones (default 8080)",
     )
     args = parser.parse_args(argv)
@@ -55,9 +57,7 @@ def _port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def service_environment(
-    data_dir: Path, nats_url: str, layout: dict[str, int]
-) -> dict[str, dict[str, str]]:
+def service_environment(data_dir: Path, nats_url: str, layout: dict[str, int]) -> dict[str, dict[str, str]]:
     """The environment of each child process: shared settings plus its own credential."""
     master, tokens = embedded_secrets(data_dir)
     peers = ",".join(f"{name}:{token}" for name, token in tokens.items())
@@ -131,13 +131,27 @@ def run_up(data_dir: Path, *, demo: bool, port_base: int = DEFAULT_PORT_BASE) ->
 
 def _spawn(name: str, env: dict[str, str], data_dir: Path) -> subprocess.Popen[bytes]:
     command = [
-        sys.executable, "-m", "uvicorn", "--factory", f"services.{name}.entrypoints.api:create_app",
-        "--host", "127.0.0.1", "--port", env["CAREPAIR_PORT"], "--log-level", "warning",
-        "--no-access-log", "--timeout-graceful-shutdown", "10",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        f"services.{name}.entrypoints.api:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        env["CAREPAIR_PORT"],
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "10",
     ]
     log = open(data_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
     return subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+        command,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
     )
 
@@ -172,7 +186,8 @@ def _print_table(data_dir: Path, nats_url: str, layout: dict[str, int], *, embed
         if name == "gateway":
             continue
         print(f"  {name:<11} http://127.0.0.1:{port}   log: {data_dir / (name + '.log')}")
-    print(f"  nats        {nats_url}{'   (embedded, data in ' + str(data_dir / 'nats') + ')' if embedded_nats else ''}")
+    where = f"   (embedded, data in {data_dir / 'nats'})" if embedded_nats else ""
+    print(f"  nats        {nats_url}{where}")
     print(f"  databases   {'PostgreSQL at ' + database if database else 'SQLite files in ' + str(data_dir)}")
     print("Press Ctrl-C to stop.", flush=True)
 

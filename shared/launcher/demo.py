@@ -25,12 +25,20 @@ def load_demo(data_dir: Path, gateway: str) -> None:
             pairing_id = uuid.uuid5(DEMO_NAMESPACE, f"pairing-{pairing}")
             for n, mode in enumerate(MODES[: 3 + pairing * 2]):
                 visit_id = uuid.uuid5(DEMO_NAMESPACE, f"visit-{pairing}-{n}")
-                response = client.post("/api/visits", json={
-                    "visit_id": str(visit_id), "pairing_id": str(pairing_id),
-                    "subject_id": f"demo-subject-{pairing}", "cadre_id": f"demo-cadre-{pairing}",
-                    "mode": mode, "happened_on": (today - timedelta(days=10 * (n + 1))).isoformat(),
-                    "record": "电话询问近况，了解生活和学习情况。" if mode != "home" else "入户走访，查看居住环境。",
-                })
+                response = client.post(
+                    "/api/visits",
+                    json={
+                        "visit_id": str(visit_id),
+                        "pairing_id": str(pairing_id),
+                        "subject_id": f"demo-subject-{pairing}",
+                        "cadre_id": f"demo-cadre-{pairing}",
+                        "mode": mode,
+                        "happened_on": (today - timedelta(days=10 * (n + 1))).isoformat(),
+                        "record": "电话询问近况，了解生活和学习情况。"
+                        if mode != "home"
+                        else "入户走访，查看居住环境。",
+                    },
+                )
                 if response.status_code not in (201, 409):
                     raise RuntimeError(f"demo load failed: {response.status_code} {response.text}")
                 count += 1

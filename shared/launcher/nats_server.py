@@ -39,11 +39,7 @@ def write_config(path: Path, port: int, store_dir: Path) -> Path:
     """Writes a server config: loopback only, JetStream syncing to disk on every write."""
     store_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        f"listen: 127.0.0.1:{port}\n"
-        "jetstream {\n"
-        f'  store_dir: "{store_dir}"\n'
-        "  sync_interval: always\n"
-        "}\n",
+        f'listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: "{store_dir}"\n  sync_interval: always\n}}\n',
         encoding="utf-8",
     )
     return path
@@ -75,8 +71,9 @@ class EmbeddedNats:
                     f"nats-server exited with {self.process.returncode}; "
                     f"see {self.data_dir / 'nats-server.log'}"
                 )
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=0.2
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
             ):
                 return self
             time.sleep(0.05)

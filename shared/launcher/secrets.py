@@ -23,11 +23,8 @@ def _read_or_create(path: Path, make: str) -> str:
 def embedded_secrets(data_dir: Path) -> tuple[str, dict[str, str]]:
     """Returns the master key (base64) and a token per service, creating them on first start."""
     folder = data_dir / "secrets"
-    master = _read_or_create(
-        folder / "master.key", base64.b64encode(secrets.token_bytes(32)).decode()
-    )
+    master = _read_or_create(folder / "master.key", base64.b64encode(secrets.token_bytes(32)).decode())
     tokens = {
-        name: _read_or_create(folder / f"{name}.token", secrets.token_urlsafe(32))
-        for name in TOKEN_HOLDERS
+        name: _read_or_create(folder / f"{name}.token", secrets.token_urlsafe(32)) for name in TOKEN_HOLDERS
     }
     return master, tokens

@@ -12,11 +12,7 @@ async def ensure_rows(engine: AsyncEngine, consumer: str, producers: list[str]) 
     """Creates a zero checkpoint for every producer the consumer has never heard from."""
     async with engine.begin() as conn:
         known = set(
-            (
-                await conn.execute(
-                    sa.select(table.c.producer).where(table.c.consumer == consumer)
-                )
-            ).scalars()
+            (await conn.execute(sa.select(table.c.producer).where(table.c.consumer == consumer))).scalars()
         )
         missing = [p for p in producers if p not in known]
         if missing:

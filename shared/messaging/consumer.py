@@ -76,8 +76,11 @@ class JetStreamConsumer:
             except Exception as exc:  # noqa: BLE001 - NATS, the feed or the database: retry
                 self.healthy[producer] = False
                 log.warning(
-                    "consumer.retry", consumer=self._runner.name, producer=producer,
-                    error=repr(exc), backoff=backoff,
+                    "consumer.retry",
+                    consumer=self._runner.name,
+                    producer=producer,
+                    error=repr(exc),
+                    backoff=backoff,
                 )
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
@@ -133,16 +136,17 @@ class JetStreamConsumer:
         for message in messages:
             await message.ack()
 
-    async def _apply_filling_gaps(
-        self, producer: str, events: list[StoredEvent], upto: int
-    ) -> None:
+    async def _apply_filling_gaps(self, producer: str, events: list[StoredEvent], upto: int) -> None:
         try:
             await self._runner.apply(producer, events)
         except Gap as gap:
             filled = await self._feeds[producer].read_range(gap.after, gap.next_position - 1)
             log.warning(
-                "consumer.gap_filled", consumer=self._runner.name, producer=producer,
-                after=gap.after, count=len(filled),
+                "consumer.gap_filled",
+                consumer=self._runner.name,
+                producer=producer,
+                after=gap.after,
+                count=len(filled),
             )
             await self._runner.apply(producer, sorted(filled + events, key=lambda e: e.position))
         if upto > self._runner.position(producer):

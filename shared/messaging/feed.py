@@ -62,8 +62,7 @@ class FeedClient:
             raise FeedUnavailable(f"{self._client.base_url} did not answer: {exc}") from exc
         if response.status_code != 200:
             raise FeedUnavailable(
-                f"{self._client.base_url}{FEED_PATH} answered {response.status_code}: "
-                f"{response.text[:200]}"
+                f"{self._client.base_url}{FEED_PATH} answered {response.status_code}: {response.text[:200]}"
             )
         return [StoredEvent.from_wire(raw) for raw in response.json()["events"]]
 

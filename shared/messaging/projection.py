@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.eventstore.envelope import Envelope, StoredEvent
@@ -81,7 +82,10 @@ class ProjectionRunner:
                 expected += 1
             wanted = [e for e in fresh if e.event_type in handlers]
             for envelope in await self._opener.open_many(wanted):
-                await handlers[envelope.event_type](conn, envelope)
+                with structlog.contextvars.bound_contextvars(
+                    correlation_id=str(envelope.correlation_id), event_position=envelope.position
+                ):
+                    await handlers[envelope.event_type](conn, envelope)
             position = fresh[-1].position
             await checkpoints.advance(conn, self.name, producer, position)
         self.applied += len(fresh)

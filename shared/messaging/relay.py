@@ -68,9 +68,7 @@ class SqlRelayProgress:
                 .values(position=position)
             )
             if updated.rowcount == 0:
-                await conn.execute(
-                    sa.insert(relay_progress).values(relay=self._relay, position=position)
-                )
+                await conn.execute(sa.insert(relay_progress).values(relay=self._relay, position=position))
 
 
 def encode(event: StoredEvent) -> bytes:
@@ -150,9 +148,7 @@ class Relay:
         pending: list[asyncio.Future[Any]] = []
         for event in events:
             subject = self._stream.subject(event.producer, event.event_type)
-            pending.append(
-                await js.publish_async(subject, encode(event), headers=headers_for(event))
-            )
+            pending.append(await js.publish_async(subject, encode(event), headers=headers_for(event)))
         try:
             await asyncio.wait_for(asyncio.gather(*pending), self._ack_timeout)
         finally:

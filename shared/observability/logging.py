@@ -13,11 +13,29 @@ from typing import Any
 
 import structlog
 
-SENSITIVE_KEYS = frozenset({
-    "name", "full_name", "id_number", "resident_id", "phone", "mobile", "address",
-    "residence", "health", "disability", "guardian", "photo", "photos", "text", "note",
-    "payload", "data", "body", "birth_date",
-})
+SENSITIVE_KEYS = frozenset(
+    {
+        "name",
+        "full_name",
+        "id_number",
+        "resident_id",
+        "phone",
+        "mobile",
+        "address",
+        "residence",
+        "health",
+        "disability",
+        "guardian",
+        "photo",
+        "photos",
+        "text",
+        "note",
+        "payload",
+        "data",
+        "body",
+        "birth_date",
+    }
+)
 
 
 def redact_personal(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

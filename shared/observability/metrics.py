@@ -17,11 +17,14 @@ class ServiceMetrics:
         self.registry = CollectorRegistry()
         labels = {"service": service}
         self.requests = Histogram(
-            "carepair_http_request_seconds", "HTTP request latency",
-            ["method", "route", "status"], registry=self.registry,
+            "carepair_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route", "status"],
+            registry=self.registry,
         )
         self.events_appended = Counter(
-            "carepair_events_appended_total", "events committed to the store",
+            "carepair_events_appended_total",
+            "events committed to the store",
             registry=self.registry,
         )
         self._gauges: list[tuple[Gauge, Callable[[], float]]] = []

@@ -28,8 +28,12 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], ti
         await runtime.start()
         app.state.store = runtime.store
         app.state.read_signals = runtime.read_signals
-        metrics.gauge("carepair_last_position", "last committed position", lambda: runtime.store.committed.position)
-        metrics.gauge("carepair_relay_position", "last position JetStream acknowledged", lambda: runtime.relay.position)
+        metrics.gauge(
+            "carepair_last_position", "last committed position", lambda: runtime.store.committed.position
+        )
+        metrics.gauge(
+            "carepair_relay_position", "last position JetStream acknowledged", lambda: runtime.relay.position
+        )
         try:
             yield
         finally:
@@ -70,9 +74,7 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], ti
 def _correlation_and_timing(
     metrics: ServiceMetrics,
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         correlation = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
         structlog.contextvars.bind_contextvars(correlation_id=correlation)
         started = time.perf_counter()

@@ -48,9 +48,7 @@ class ServiceSpec:
 class ServiceRuntime:
     """Starts and stops everything one service process runs besides its routes."""
 
-    def __init__(
-        self, spec: ServiceSpec, settings: Settings, registry: ContractRegistry = CONTRACTS
-    ) -> None:
+    def __init__(self, spec: ServiceSpec, settings: Settings, registry: ContractRegistry = CONTRACTS) -> None:
         self.spec = spec
         self.settings = settings
         self.registry = registry
@@ -86,7 +84,10 @@ class ServiceRuntime:
         self.opener = EventOpener(self.registry, self.sealer)
         self.nats = NatsConnection(s.nats_url, f"carepair-{self.name}")
         self.relay = Relay(
-            self.store, SqlRelayProgress(self.engine), self.nats, self.stream_settings(),
+            self.store,
+            SqlRelayProgress(self.engine),
+            self.nats,
+            self.stream_settings(),
             poll_interval=s.relay_poll_seconds,
         )
         self._spawn(self.relay, "relay")

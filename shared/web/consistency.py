@@ -31,8 +31,11 @@ def parse_tokens(text: str) -> dict[str, int]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         service, sep, position = part.partition(":")
         if not sep or not service or not position.isdigit():
-            raise ApiError(400, "bad_position_token",
-                           f"{part!r} is not a position token: use <service>:<position>, e.g. visits:42")
+            raise ApiError(
+                400,
+                "bad_position_token",
+                f"{part!r} is not a position token: use <service>:<position>, e.g. visits:42",
+            )
         wanted[service] = max(wanted.get(service, 0), int(position))
     return wanted
 
@@ -43,9 +46,12 @@ async def wait_for_positions(
     """Returns once every wanted position is applied; raises 503 when the wait runs out."""
     unknown = [s for s in wanted if s not in signals]
     if unknown:
-        raise ApiError(400, "unknown_producer",
-                       f"this read model does not follow {', '.join(sorted(unknown))}; "
-                       f"it follows {', '.join(sorted(signals)) or 'no one'}")
+        raise ApiError(
+            400,
+            "unknown_producer",
+            f"this read model does not follow {', '.join(sorted(unknown))}; "
+            f"it follows {', '.join(sorted(signals)) or 'no one'}",
+        )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     for service, position in wanted.items():
@@ -54,7 +60,8 @@ async def wait_for_positions(
             remaining = deadline - loop.time()
             if remaining <= 0 or not await signal.wait_beyond(signal.position, remaining):
                 raise ApiError(
-                    503, "not_yet_consistent",
+                    503,
+                    "not_yet_consistent",
                     f"{service} position {position} is not applied here yet "
                     f"(at {signal.position}): retry after a moment",
                     headers={"Retry-After": "1"},

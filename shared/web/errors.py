@@ -58,8 +58,15 @@ def _respond(error: ApiError) -> JSONResponse:
     )
 
 
-_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 409: "conflict", 415: "unsupported_media_type"}
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    415: "unsupported_media_type",
+}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -75,29 +82,48 @@ def install_error_handlers(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in err.get("loc", ())), "problem": err.get("msg", "")}
             for err in exc.errors()
         ]
-        return _respond(ApiError(422, "invalid_input", "the request has invalid fields: see details", details))
+        return _respond(
+            ApiError(422, "invalid_input", "the request has invalid fields: see details", details)
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
-        return _respond(ApiError(exc.status_code, code, str(exc.detail), headers=exc.headers))
+        return _respond(ApiError(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})))
 
     @app.exception_handler(ConcurrencyConflict)
     async def _conflict(_: Request, exc: ConcurrencyConflict) -> JSONResponse:
-        return _respond(ApiError(409, "version_conflict", f"{exc}: reload and try again",
-                                 [{"stream_id": exc.stream_id, "expected": exc.expected, "actual": exc.actual}]))
+        return _respond(
+            ApiError(
+                409,
+                "version_conflict",
+                f"{exc}: reload and try again",
+                [{"stream_id": exc.stream_id, "expected": exc.expected, "actual": exc.actual}],
+            )
+        )
 
     @app.exception_handler(StoreUnavailable)
     async def _unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
         log.error("store.unavailable", error=str(exc))
-        return _respond(ApiError(503, "store_unavailable",
-                                 "the database is unavailable; nothing was saved: retry shortly",
-                                 headers={"Retry-After": "2"}))
+        return _respond(
+            ApiError(
+                503,
+                "store_unavailable",
+                "the database is unavailable; nothing was saved: retry shortly",
+                headers={"Retry-After": "2"},
+            )
+        )
 
     @app.exception_handler(StoreClosed)
     async def _closed(_: Request, exc: StoreClosed) -> JSONResponse:
-        return _respond(ApiError(503, "shutting_down", "the service is shutting down: retry shortly",
-                                 headers={"Retry-After": "2"}))
+        return _respond(
+            ApiError(
+                503,
+                "shutting_down",
+                "the service is shutting down: retry shortly",
+                headers={"Retry-After": "2"},
+            )
+        )
 
     @app.exception_handler(UnknownEventType)
     async def _unknown_type(_: Request, exc: UnknownEventType) -> JSONResponse:
@@ -110,5 +136,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("request.failed", error_type=type(exc).__name__)
-        return _respond(ApiError(500, "internal_error",
-                                 "something went wrong on our side; quote the correlation id"))
+        return _respond(
+            ApiError(500, "internal_error", "something went wrong on our side; quote the correlation id")
+        )

@@ -16,14 +16,21 @@ def authenticate_service(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise ApiError(401, "missing_credential",
-                       "this endpoint is for carepair services: send `Authorization: Bearer <service token>`",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            "missing_credential",
+            "this endpoint is for carepair services: send `Authorization: Bearer <service token>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     for known, name in peers.items():
         if hmac.compare_digest(known, token):
             return name
-    raise ApiError(401, "wrong_credential", "the service token is not one this service trusts",
-                   headers={"WWW-Authenticate": "Bearer"})
+    raise ApiError(
+        401,
+        "wrong_credential",
+        "the service token is not one this service trusts",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 ServiceCaller = Annotated[str, Depends(authenticate_service)]

@@ -158,10 +158,19 @@ async def test_an_old_schema_version_is_upcast_on_read() -> None:
 
     sealer = PayloadSealer(MemoryKeyStore())
     old = StoredEvent(
-        position=1, event_id=uuid4(), event_type="ThingRenamed", schema_version=1,
-        stream_id="t", stream_version=1, occurred_at=datetime.now(UTC),
-        recorded_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=None,
-        actor="a", producer="testsvc", data={"thing": "x", "label": "旧名"},
+        position=1,
+        event_id=uuid4(),
+        event_type="ThingRenamed",
+        schema_version=1,
+        stream_id="t",
+        stream_version=1,
+        occurred_at=datetime.now(UTC),
+        recorded_at=datetime.now(UTC),
+        correlation_id=uuid4(),
+        causation_id=None,
+        actor="a",
+        producer="testsvc",
+        data={"thing": "x", "label": "旧名"},
     )
     opened = await EventOpener(TEST_CONTRACTS, sealer).open(old)
     assert opened.payload.title == "旧名"

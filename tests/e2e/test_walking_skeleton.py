@@ -53,9 +53,20 @@ class Carepair:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "shared.launcher.cli", "up", "--data-dir", str(self.data_dir),
-             "--port-base", str(self.port_base)],
-            env={**os.environ, **self.env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "shared.launcher.cli",
+                "up",
+                "--data-dir",
+                str(self.data_dir),
+                "--port-base",
+                str(self.port_base),
+            ],
+            env={**os.environ, **self.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         assert self.process.stdout is not None
         lines = []
@@ -92,8 +103,12 @@ class Carepair:
 
 def _visit(pairing: uuid.UUID, mode: str) -> dict[str, str]:
     return {
-        "pairing_id": str(pairing), "subject_id": "s-1", "cadre_id": "c-1", "mode": mode,
-        "happened_on": "2026-03-01", "record": "入户走访，了解近况",
+        "pairing_id": str(pairing),
+        "subject_id": "s-1",
+        "cadre_id": "c-1",
+        "mode": mode,
+        "happened_on": "2026-03-01",
+        "record": "入户走访，了解近况",
     }
 
 
@@ -109,7 +124,8 @@ def _exercise(system: Carepair, pairing: uuid.UUID) -> None:
             tokens.append(created.headers["Carepair-Position"])
         assert tokens[-1].startswith("visits:")
         shown = client.get(
-            f"/api/compliance/pairings/{pairing}", params={"year": 2026},
+            f"/api/compliance/pairings/{pairing}",
+            params={"year": 2026},
             headers={"Carepair-Await": tokens[-1]},
         )
         assert shown.status_code == 200, shown.text
@@ -153,8 +169,12 @@ def pg_base(pg_server_url: URL) -> Iterator[URL]:
     yield base
     admin = pg_server_url.set(database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
-        names = [r[0] for r in conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{base.database}_%",))]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{base.database}_%",)
+            )
+        ]
         for name in names:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

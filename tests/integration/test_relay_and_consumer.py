@@ -72,8 +72,9 @@ async def test_the_relay_publishes_in_order_with_the_event_id_as_message_id(
 ) -> None:
     for n in range(5):
         await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
-    relay = Relay(store, SqlRelayProgress(store.engine), NatsConnection(nats_url, "t"), stream,
-                  poll_interval=60)
+    relay = Relay(
+        store, SqlRelayProgress(store.engine), NatsConnection(nats_url, "t"), stream, poll_interval=60
+    )
     async with running(relay):
         await eventually(lambda: _at(relay, 5))
         # With a 60 s fallback poll, only the commit wake-up can deliver this in time.
@@ -119,8 +120,9 @@ async def test_with_nats_down_the_relay_backs_off_and_resumes_losing_nothing(
     data_dir = Path(tempfile.mkdtemp(prefix="carepair-nats-restart-"))
     port = free_port()
     server = EmbeddedNats(data_dir, port=port).start()
-    relay = Relay(store, SqlRelayProgress(store.engine), NatsConnection(server.url, "t"), stream,
-                  max_backoff=0.5)
+    relay = Relay(
+        store, SqlRelayProgress(store.engine), NatsConnection(server.url, "t"), stream, max_backoff=0.5
+    )
     try:
         async with running(relay):
             await store.append("before", NO_STREAM, [thing(0)], META)
@@ -139,8 +141,12 @@ async def test_with_nats_down_the_relay_backs_off_and_resumes_losing_nothing(
 
 async def _consumer(store: Any, nats_url: str, stream: StreamSettings, runner: Any) -> JetStreamConsumer:
     return JetStreamConsumer(
-        runner, NatsConnection(nats_url, "c"), stream, {"testsvc": feed_client(store)},
-        fetch_timeout=0.2, feed_probe_interval=0.5,
+        runner,
+        NatsConnection(nats_url, "c"),
+        stream,
+        {"testsvc": feed_client(store)},
+        fetch_timeout=0.2,
+        feed_probe_interval=0.5,
     )
 
 
@@ -198,7 +204,9 @@ async def test_a_malformed_message_is_replaced_by_the_producers_copy(
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     await js.add_stream(stream.config())
-    await js.publish(stream.subject("testsvc", "ThingHappened"), wire(events[0]), headers=headers_for(events[0]))
+    await js.publish(
+        stream.subject("testsvc", "ThingHappened"), wire(events[0]), headers=headers_for(events[0])
+    )
     await js.publish(stream.subject("testsvc", "ThingHappened"), b"{not json", headers=headers_for(events[1]))
     await nc.close()
     async with recording_runner(store) as runner:
@@ -217,7 +225,9 @@ async def test_the_feed_refuses_a_missing_or_wrong_service_credential(store: Any
 
     from tests.support.messaging import feed_app
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=feed_app(store)), base_url="http://p") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=feed_app(store)), base_url="http://p"
+    ) as c:
         response = await c.get("/feed/events")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "missing_credential"

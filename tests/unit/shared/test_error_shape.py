@@ -1,0 +1,100 @@
+"""Every failure answers in the one documented JSON shape."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from shared.contracts.base import UnknownEventType
+from shared.eventstore import ConcurrencyConflict, StoreUnavailable
+from shared.web.errors import install_error_handlers
+
+
+class Body(BaseModel):
+    phone: str
+    age: int
+
+
+def app_raising() -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/things")
+    async def create(body: Body) -> dict[str, str]:
+        return {"ok": "yes"}
+
+    @app.get("/conflict")
+    async def conflict() -> None:
+        raise ConcurrencyConflict("pairing-1", 3, 4)
+
+    @app.get("/down")
+    async def down() -> None:
+        raise StoreUnavailable("connection refused")
+
+    @app.get("/unknown")
+    async def unknown() -> None:
+        raise UnknownEventType("TeleportLogged")
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret detail 13800138000")
+
+    return app
+
+
+@pytest.fixture
+async def client() -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app_raising(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        yield c
+
+
+def shape(response: httpx.Response) -> dict:
+    body = response.json()
+    assert set(body) == {"error"}
+    assert {"code", "message", "details"} <= set(body["error"])
+    return body["error"]
+
+
+async def test_invalid_fields_are_listed_with_what_is_wrong(client: httpx.AsyncClient) -> None:
+    response = await client.post("/things", json={"phone": "1", "age": "old"})
+    error = shape(response)
+    assert response.status_code == 422 and error["code"] == "invalid_input"
+    assert [d["field"] for d in error["details"]] == ["body.age"]
+
+
+async def test_a_body_that_is_not_json_is_invalid_input(client: httpx.AsyncClient) -> None:
+    response = await client.post("/things", content=b"{nope", headers={"content-type": "application/json"})
+    assert response.status_code == 422 and shape(response)["code"] == "invalid_input"
+
+
+async def test_a_version_conflict_is_409_with_both_versions(client: httpx.AsyncClient) -> None:
+    response = await client.get("/conflict")
+    error = shape(response)
+    assert response.status_code == 409 and error["code"] == "version_conflict"
+    assert error["details"] == [{"stream_id": "pairing-1", "expected": 3, "actual": 4}]
+
+
+async def test_a_database_outage_is_503_with_retry_after(client: httpx.AsyncClient) -> None:
+    response = await client.get("/down")
+    assert response.status_code == 503 and shape(response)["code"] == "store_unavailable"
+    assert response.headers["Retry-After"] == "2"
+
+
+async def test_an_unknown_event_type_is_a_typed_422(client: httpx.AsyncClient) -> None:
+    response = await client.get("/unknown")
+    assert response.status_code == 422 and shape(response)["code"] == "unknown_event_type"
+
+
+async def test_an_unexpected_failure_hides_its_detail(client: httpx.AsyncClient) -> None:
+    response = await client.get("/boom")
+    error = shape(response)
+    assert response.status_code == 500 and error["code"] == "internal_error"
+    assert "13800138000" not in response.text
+
+
+async def test_an_unknown_route_is_404_in_the_same_shape(client: httpx.AsyncClient) -> None:
+    response = await client.get("/nowhere")
+    assert response.status_code == 404 and shape(response)["code"] == "not_found"

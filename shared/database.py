@@ -68,9 +68,9 @@ def create_engine_for(url: URL, *, pool_size: int = 10) -> AsyncEngine:
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
-    # aiosqlite wraps sqlite3; the pragmas make concurrent readers cheap and writes durable.
+    # WAL is a property of the file, set once by `ensure_database`: switching it here would
+    # need an exclusive lock that a busy neighbour refuses at once ("database is locked").
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -81,6 +81,8 @@ def ensure_database(url: URL) -> None:
     if is_sqlite(url):
         if url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.closing(sqlite3.connect(url.database, timeout=30)) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
         return
     import psycopg
 

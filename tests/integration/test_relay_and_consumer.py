@@ -231,3 +231,35 @@ async def test_the_feed_refuses_a_missing_or_wrong_service_credential(store: Any
         response = await c.get("/feed/events")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "missing_credential"
+
+
+async def test_relay_and_consumer_both_recover_when_the_nats_server_restarts_under_load(
+    store: Any, stream: StreamSettings
+) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="carepair-nats-restart-"))
+    port = free_port()
+    server = EmbeddedNats(data_dir, port=port).start()
+    relay = Relay(
+        store, SqlRelayProgress(store.engine), NatsConnection(server.url, "t"), stream, max_backoff=0.5
+    )
+    try:
+        async with recording_runner(store) as runner:
+            consumer = await _consumer(store, server.url, stream, runner)
+            async with running(relay, consumer):
+
+                async def write(start: int, count: int) -> None:
+                    for n in range(start, start + count):
+                        await store.append(f"load-{n}", NO_STREAM, [thing(n)], META)
+                        await asyncio.sleep(0.002)
+
+                writer = asyncio.create_task(write(0, 300))
+                await eventually(lambda: _runner_at(runner, 50))
+                server.stop()  # mid-stream: the writer goes on, relay and consumer lose the server
+                await asyncio.sleep(1.0)
+                server = EmbeddedNats(data_dir, port=port).start()
+                await writer
+                await write(300, 20)
+                await eventually(lambda: _runner_at(runner, 320), timeout=60)
+        assert await seen_positions(store) == list(range(1, 321))
+    finally:
+        server.stop()

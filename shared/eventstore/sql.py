@@ -20,6 +20,7 @@ import contextlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -202,7 +203,7 @@ class SqlEventStore:
         data: dict[str, Any],
         version: int,
         position: int,
-        recorded_at: Any,
+        recorded_at: datetime,
     ) -> dict[str, Any]:
         meta = request.meta
         return {
@@ -257,8 +258,6 @@ class SqlEventStore:
         )
 
 
-def _aware(moment: Any) -> Any:
+def _aware(moment: datetime) -> datetime:
     # SQLite hands timestamps back without a zone; they were written in UTC.
-    from datetime import UTC
-
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -32,6 +34,8 @@ from shared.eventstore.envelope import AppendResult, Metadata, StoredEvent, utcn
 from shared.eventstore.errors import ConcurrencyConflict, StoreClosed, StoreUnavailable
 from shared.eventstore.ports import ANY_VERSION, CommitSignal, Effect, Sealer
 from shared.eventstore.schema import event_positions, events
+
+_APPEND_BATCH_SQL = "SELECT carepair_append_batch($1::jsonb)::text"
 
 _LOCK_POSITIONS = (
     sa.update(event_positions)
@@ -73,6 +77,7 @@ class SqlEventStore:
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
+        self._writer_connection: AsyncConnection | None = None
         self.batches_committed = 0
         self.events_committed = 0
 
@@ -90,6 +95,9 @@ class SqlEventStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
             self._writer = None
+        if self._writer_connection is not None:
+            await self._writer_connection.close()
+            self._writer_connection = None
 
     async def append(
         self,
@@ -119,6 +127,9 @@ class SqlEventStore:
                     self._queue.task_done()
 
     async def _commit(self, batch: list[_Request]) -> None:
+        if self.engine.dialect.name == "postgresql" and all(r.effect is None for r in batch):
+            await self._commit_in_one_call(batch)
+            return
         accepted: list[tuple[_Request, AppendResult]] = []
         try:
             async with self.engine.begin() as conn:
@@ -157,22 +168,87 @@ class SqlEventStore:
                         sa.update(event_positions).where(event_positions.c.id == 1).values(last=last)
                     )
         except (OperationalError, DBAPIError, OSError) as exc:
-            failure = StoreUnavailable(f"the {self.producer} database did not take the write: {exc}")
-            for request in batch:
-                if not request.future.done():
-                    request.future.set_exception(failure)
+            self._fail(batch, StoreUnavailable(f"the {self.producer} database did not take the write: {exc}"))
             return
         except Exception as exc:  # a bug: fail the batch loudly rather than hang its callers
-            for request in batch:
-                if not request.future.done():
-                    request.future.set_exception(exc)
+            self._fail(batch, exc)
             return
+        await self._settle(accepted)
+
+    async def _commit_in_one_call(self, batch: list[_Request]) -> None:
+        """PostgreSQL: the whole batch in one round trip to `carepair_append_batch`."""
+        requests = [
+            {
+                "stream_id": r.stream_id,
+                "expected": r.expected_version,
+                "correlation_id": str(r.meta.correlation_id),
+                "causation_id": str(r.meta.causation_id) if r.meta.causation_id else None,
+                "actor": r.meta.actor,
+                "events": [
+                    {
+                        "event_id": str(uuid.uuid4()),
+                        "event_type": payload.event_type,
+                        "schema_version": payload.schema_version,
+                        "data": data,
+                    }
+                    for payload, data in zip(r.payloads, r.datas, strict=True)
+                ],
+            }
+            for r in batch
+        ]
+        try:
+            driver = await self._writer_driver_connection()
+            # One statement outside any transaction block: it commits on its own.
+            outcome = json.loads(await driver.fetchval(_APPEND_BATCH_SQL, json.dumps(requests)))
+        except (OperationalError, DBAPIError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            await self._drop_writer_connection()
+            self._fail(batch, StoreUnavailable(f"the {self.producer} database did not take the write: {exc}"))
+            return
+        except Exception as exc:  # a bug: fail the batch loudly rather than hang its callers
+            self._fail(batch, exc)
+            return
+        accepted: list[tuple[_Request, AppendResult]] = []
+        for request, result in zip(batch, outcome, strict=True):
+            if "conflict" in result:
+                request.future.set_exception(
+                    ConcurrencyConflict(request.stream_id, request.expected_version, result["conflict"])
+                )
+                continue
+            first, count = result["first"], len(request.payloads)
+            positions = tuple(range(first, first + count))
+            accepted.append((request, AppendResult(request.stream_id, result["version"], positions)))
+        await self._settle(accepted)
+
+    async def _writer_driver_connection(self) -> Any:
+        """The writer's own asyncpg connection, checked out once and kept (no pool hop per batch)."""
+        if self._writer_connection is None:
+            connection = await self.engine.connect()
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            self._writer_connection = connection
+        raw = await self._writer_connection.get_raw_connection()
+        return raw.driver_connection
+
+    async def _drop_writer_connection(self) -> None:
+        if self._writer_connection is not None:
+            with contextlib.suppress(Exception):
+                await self._writer_connection.invalidate()
+                await self._writer_connection.close()
+            self._writer_connection = None
+
+    @staticmethod
+    def _fail(batch: list[_Request], exc: BaseException) -> None:
+        for request in batch:
+            if not request.future.done():
+                request.future.set_exception(exc)
+
+    async def _settle(self, accepted: list[tuple[_Request, AppendResult]]) -> None:
         for request, result in accepted:
             request.future.set_result(result)
-        if accepted:
+        committed = [result for _, result in accepted if result.positions]
+        if committed:
             self.batches_committed += 1
-            self.events_committed += sum(len(r.positions) for _, r in accepted)
-            await self.committed.notify(accepted[-1][1].last_position)
+            self.events_committed += sum(len(r.positions) for r in committed)
+            await self.committed.notify(max(r.last_position for r in committed))
 
     @staticmethod
     async def _run_effect(conn: AsyncConnection, request: _Request) -> bool:

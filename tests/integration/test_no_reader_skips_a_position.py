@@ -37,7 +37,10 @@ async def _writer(store: Any, writer: int, rng: random.Random) -> int:
                 await store.append(stream, NO_STREAM, [thing(n)], Metadata(actor="w"), effect=hold_open)
             committed += 1
             continue
-        await store.append(stream, NO_STREAM, [thing(n)], Metadata(actor="w"), effect=hold_open)
+        # Half the appends hold their transaction open; the other half take PostgreSQL's
+        # one-call path, so both ways of appending interleave across the three stores.
+        effect = hold_open if n % 2 else None
+        await store.append(stream, NO_STREAM, [thing(n)], Metadata(actor="w"), effect=effect)
         committed += 1
     return committed
 

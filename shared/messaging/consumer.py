@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 import structlog
 from nats.aio.msg import Msg
@@ -110,7 +111,7 @@ class JetStreamConsumer:
             await self._probe_feed(producer)
             while not self._stopping.is_set():
                 try:
-                    messages = await subscription.fetch(self._batch, timeout=self._fetch_timeout)
+                    messages = await self._fetch(subscription)
                 except (NatsTimeoutError, TimeoutError):
                     self.healthy[producer] = True
                     idle += self._fetch_timeout
@@ -123,6 +124,19 @@ class JetStreamConsumer:
                 self.healthy[producer] = True
         finally:
             await subscription.unsubscribe()
+
+    async def _fetch(self, subscription: Any) -> list[Msg]:
+        """Waits for the first message, then takes what is already there, up to a batch.
+
+        nats-py's `fetch(n)` with a lingering request waits until n messages arrived or the
+        timeout passed, which would hold a lone event back for the whole timeout.
+        """
+        first = await subscription.fetch(1, timeout=self._fetch_timeout)
+        try:
+            rest = await subscription.fetch(self._batch - 1, timeout=0.005)
+        except (NatsTimeoutError, TimeoutError):
+            rest = []
+        return [*first, *rest]
 
     async def _handle(self, producer: str, messages: list[Msg]) -> None:
         events: dict[int, StoredEvent] = {}

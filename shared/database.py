@@ -64,7 +64,10 @@ def create_engine_for(url: URL, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(async_url(url), connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size)
+    # pre_ping: after a database restart, pooled connections are dead; test before use.
+    return create_async_engine(
+        async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:

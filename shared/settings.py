@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -12,7 +13,7 @@ from sqlalchemy.engine import URL
 from shared.database import service_database_url
 
 SERVICES = ("pairing", "visits", "notify", "reporting")
-PLACEHOLDERS = ("changeme", "change-me", "placeholder", "secret", "example", "xxx", "todo")
+PLACEHOLDERS = ("changeme", "change-me", "change_me", "placeholder", "secret", "example", "xxx", "todo")
 
 
 class PlaceholderSecret(ValueError):
@@ -20,8 +21,15 @@ class PlaceholderSecret(ValueError):
 
 
 def refuse_placeholder(name: str, value: str, min_length: int = 16) -> str:
-    lowered = value.lower()
-    if len(value) < min_length or any(word in lowered for word in PLACEHOLDERS) or len(set(value)) < 4:
+    """Returns `value`, or refuses one that is short, repetitive or made of placeholder words.
+
+    Placeholder words count only as whole parts of the value (split at `-`, `_`, `.`, `:`,
+    spaces), so a random token that happens to contain "xxx" is never refused.
+    """
+    parts = {p for p in re.split(r"[-_.:\s]+", value.lower()) if p}
+    words = {w.replace("-", "").replace("_", "") for w in PLACEHOLDERS}
+    placeholder = bool(parts & words) or value.lower().replace("-", "").replace("_", "") in words
+    if len(value) < min_length or placeholder or len(set(value)) < 4:
         raise PlaceholderSecret(
             f"{name} looks like a placeholder or is too short: generate a real one "
             f"(for example `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"

@@ -180,6 +180,10 @@ def _wait_healthy(
 
 def _print_table(data_dir: Path, nats_url: str, layout: dict[str, int], *, embedded_nats: bool) -> None:
     database = os.environ.get("CAREPAIR_DATABASE_URL")
+    if database:
+        from sqlalchemy.engine import make_url
+
+        database = make_url(database).render_as_string(hide_password=True)
     print("carepair is running:")
     print(f"  gateway     http://127.0.0.1:{layout['gateway']}   (health: /healthz)")
     for name, port in layout.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["CONTENT_TYPE_LATEST", "ServiceMetrics"]
@@ -22,12 +22,6 @@ class ServiceMetrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
-        self.events_appended = Counter(
-            "carepair_events_appended_total",
-            "events committed to the store",
-            registry=self.registry,
-        )
-        self._gauges: list[tuple[Gauge, Callable[[], float]]] = []
         self.labels = labels
 
     def gauge(self, name: str, doc: str, read: Callable[[], float]) -> None:

@@ -47,7 +47,7 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], ti
     app.state.peers = runtime.settings.peers()
     app.state.consistency_wait = runtime.settings.consistency_wait_seconds
     install_error_handlers(app)
-    app.middleware("http")(_correlation_and_timing(metrics))
+    app.middleware("http")(correlation_and_timing(metrics))
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:
@@ -71,11 +71,16 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], ti
     return app
 
 
-def _correlation_and_timing(
+def _metric_name(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name)
+
+
+def correlation_and_timing(
     metrics: ServiceMetrics,
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         correlation = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
+        request.state.correlation_id = correlation
         structlog.contextvars.bind_contextvars(correlation_id=correlation)
         started = time.perf_counter()
         try:

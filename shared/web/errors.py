@@ -42,17 +42,25 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def error_body(
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    correlation_id: str | None = None,
+) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "message": message, "details": details or []}
-    correlation = structlog.contextvars.get_contextvars().get("correlation_id")
+    correlation = correlation_id or structlog.contextvars.get_contextvars().get("correlation_id")
     if correlation:
         body["correlation_id"] = correlation
     return {"error": body}
 
 
-def _respond(error: ApiError) -> JSONResponse:
+def _respond(error: ApiError, request: Request | None = None) -> JSONResponse:
+    # The request's correlation id survives on request.state even where the handler runs
+    # outside the middleware that bound it (unexpected errors are handled outermost).
+    correlation = getattr(request.state, "correlation_id", None) if request is not None else None
     return JSONResponse(
-        error_body(error.code, error.message, error.details),
+        error_body(error.code, error.message, error.details, correlation),
         status_code=error.status,
         headers=error.headers,
     )

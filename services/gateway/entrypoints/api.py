@@ -12,6 +12,9 @@ from fastapi.responses import JSONResponse
 from services.gateway import handlers
 from services.gateway.bootstrap import build_upstreams
 from services.gateway.settings import GatewaySettings
+from shared.observability.logging import configure_logging
+from shared.observability.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
+from shared.runtime.app import correlation_and_timing
 from shared.web.errors import install_error_handlers
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -40,8 +43,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         finally:
             await app.state.upstreams.close()
 
+    configure_logging("gateway", settings.log_level)
     app = FastAPI(title="carepair gateway", lifespan=lifespan)
+    metrics = ServiceMetrics("gateway")
     install_error_handlers(app)
+    app.middleware("http")(correlation_and_timing(metrics))
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def metrics_endpoint() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", tags=["operations"], summary="The health of every service")
     async def healthz(request: Request) -> JSONResponse:

@@ -34,6 +34,18 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], ti
         metrics.gauge(
             "carepair_relay_position", "last position JetStream acknowledged", lambda: runtime.relay.position
         )
+        metrics.gauge(
+            "carepair_events_committed",
+            "events this process committed",
+            lambda: runtime.store.events_committed,
+        )
+        for runner in runtime.runners.values():
+            for producer in runner.projection.producers:
+                metrics.gauge(
+                    f"carepair_projection_position_{_metric_name(runner.name)}_{producer}",
+                    f"last {producer} position applied by {runner.name}",
+                    lambda runner=runner, producer=producer: runner.position(producer),
+                )
         try:
             yield
         finally:

@@ -15,10 +15,12 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.contracts.base import UnknownEventType, UnsupportedSchemaVersion
 from shared.eventstore.errors import ConcurrencyConflict, StoreClosed, StoreUnavailable
+from shared.personal.keystore import PersonErased
 
 log = structlog.get_logger(__name__)
 
@@ -141,9 +143,35 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _schema(_: Request, exc: UnsupportedSchemaVersion) -> JSONResponse:
         return _respond(ApiError(422, "unsupported_schema_version", str(exc)))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("request.failed", error_type=type(exc).__name__)
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # A read, or the key store before a write, found the database down.
+        log.error("database.unavailable", error_type=type(exc).__name__)
         return _respond(
-            ApiError(500, "internal_error", "something went wrong on our side; quote the correlation id")
+            ApiError(
+                503,
+                "store_unavailable",
+                "the database is unavailable; nothing was saved: retry shortly",
+                headers={"Retry-After": "2"},
+            )
+        )
+
+    @app.exception_handler(PersonErased)
+    async def _erased(_: Request, exc: PersonErased) -> JSONResponse:
+        return _respond(
+            ApiError(
+                409,
+                "person_erased",
+                "this person's personal data was erased; a new record about them cannot hold any",
+            )
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Handled outermost, after the middleware unbound the correlation id: take it from state.
+        correlation = getattr(request.state, "correlation_id", None)
+        log.error("request.failed", error_type=type(exc).__name__, correlation_id=correlation, exc_info=exc)
+        return _respond(
+            ApiError(500, "internal_error", "something went wrong on our side; quote the correlation id"),
+            request,
         )

@@ -133,6 +133,10 @@ def _exercise(system: Carepair, pairing: uuid.UUID) -> None:
         assert (shown.json()["contacts"], shown.json()["visits"]) == (4, 2)
         assert shown.json()["meets_standard"] is True
 
+        reporting = system.port_base + 4
+        scraped = httpx.get(f"http://127.0.0.1:{reporting}/metrics", timeout=5).text
+        assert "carepair_projection_position_reporting_compliance_visits" in scraped
+
         bad = client.post("/api/visits", json={**_visit(pairing, "teleport")})
         assert bad.status_code == 422
         assert bad.json()["error"]["code"] == "invalid_input"

@@ -6,9 +6,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 
 from shared.contracts.base import UnknownEventType
 from shared.eventstore import ConcurrencyConflict, StoreUnavailable
+from shared.observability.metrics import ServiceMetrics
+from shared.personal import PersonErased
+from shared.runtime.app import correlation_and_timing
 from shared.web.errors import install_error_handlers
 
 
@@ -40,6 +44,16 @@ def app_raising() -> FastAPI:
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("secret detail 13800138000")
+
+    @app.get("/db-down")
+    async def db_down() -> None:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("refused"))
+
+    @app.get("/erased")
+    async def erased() -> None:
+        raise PersonErased("subject-7")
+
+    app.middleware("http")(correlation_and_timing(ServiceMetrics("test")))
 
     return app
 
@@ -88,11 +102,24 @@ async def test_an_unknown_event_type_is_a_typed_422(client: httpx.AsyncClient) -
     assert response.status_code == 422 and shape(response)["code"] == "unknown_event_type"
 
 
-async def test_an_unexpected_failure_hides_its_detail(client: httpx.AsyncClient) -> None:
-    response = await client.get("/boom")
+async def test_an_unexpected_failure_hides_its_detail_and_names_its_correlation_id(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/boom", headers={"X-Correlation-Id": "corr-42"})
     error = shape(response)
     assert response.status_code == 500 and error["code"] == "internal_error"
     assert "13800138000" not in response.text
+    assert error["correlation_id"] == "corr-42"
+
+
+async def test_a_database_down_outside_the_append_is_503_not_500(client: httpx.AsyncClient) -> None:
+    response = await client.get("/db-down")
+    assert response.status_code == 503 and shape(response)["code"] == "store_unavailable"
+
+
+async def test_writing_about_an_erased_person_is_a_409(client: httpx.AsyncClient) -> None:
+    response = await client.get("/erased")
+    assert response.status_code == 409 and shape(response)["code"] == "person_erased"
 
 
 async def test_an_unknown_route_is_404_in_the_same_shape(client: httpx.AsyncClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -44,7 +45,7 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], ti
                 metrics.gauge(
                     f"carepair_projection_position_{_metric_name(runner.name)}_{producer}",
                     f"last {producer} position applied by {runner.name}",
-                    lambda runner=runner, producer=producer: runner.position(producer),
+                    functools.partial(runner.position, producer),
                 )
         try:
             yield

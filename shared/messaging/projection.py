@@ -61,6 +61,12 @@ class ProjectionRunner:
             if producer in self.signals:
                 await self.signals[producer].notify(position)
 
+    async def refresh(self) -> None:
+        """Reads the checkpoints again: another process of this service may have moved them."""
+        for producer, position in (await checkpoints.read_all(self.engine, self.name)).items():
+            if producer in self.signals:
+                await self.signals[producer].notify(position)
+
     def position(self, producer: str) -> int:
         return self.signals[producer].position
 
@@ -74,6 +80,8 @@ class ProjectionRunner:
             position = await checkpoints.lock_and_read(conn, self.name, producer)
             fresh = [e for e in events if e.position > position]
             if not fresh:
+                # Another process of this service may have applied them: catch up the signal.
+                await self.signals[producer].notify(position)
                 return position
             expected = position + 1
             for event in fresh:

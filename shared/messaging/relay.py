@@ -21,6 +21,7 @@ from shared.eventstore.envelope import StoredEvent
 from shared.eventstore.ports import CommitSignal
 from shared.eventstore.schema import relay_progress
 from shared.messaging.connection import NatsConnection
+from shared.messaging.lease import AlwaysHeld, Lease
 from shared.messaging.stream import (
     CORRELATION_HEADER,
     EVENT_TYPE_HEADER,
@@ -99,8 +100,10 @@ class Relay:
         poll_interval: float = 1.0,
         ack_timeout: float = 10.0,
         max_backoff: float = 10.0,
+        lease: Lease | None = None,
     ) -> None:
         self._source = source
+        self._lease = lease or AlwaysHeld()
         self._progress = progress
         self._nats = nats
         self._stream = stream
@@ -112,33 +115,50 @@ class Relay:
         self.position = 0
         self.published = 0
         self.healthy = False
+        self.standby = False
 
     def stop(self) -> None:
         self._stopping.set()
 
     async def run(self) -> None:
         """Relays until `stop()`; finishes the page in flight before it returns."""
-        self.position = await self._progress.load()
         backoff = 0.2
         stream_ready = False
-        while not self._stopping.is_set():
-            try:
-                if not stream_ready:
-                    await ensure_stream(await self._nats.jetstream(), self._stream)
-                    stream_ready = True
-                moved = await self._relay_page()
-                self.healthy = True
-                backoff = 0.2
-                if not moved:
-                    await self._source.committed.wait_beyond(self.position, self._poll_interval)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - NATS or the database is down: back off, retry
-                self.healthy = False
-                stream_ready = False
-                log.warning("relay.retry", error=repr(exc), position=self.position, backoff=backoff)
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff)
+        leading = False
+        try:
+            while not self._stopping.is_set():
+                try:
+                    if not await self._lease.hold():
+                        # Another process of this service relays; stand by and ask again.
+                        leading, self.standby, self.healthy = False, True, True
+                        await self._sleep(self._poll_interval)
+                        continue
+                    if not leading:
+                        # Taking over: the previous holder may have moved the progress on.
+                        self.position = await self._progress.load()
+                        leading, self.standby = True, False
+                    stream_ready = await self._step(stream_ready)
+                    backoff = 0.2
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - NATS or the database is down: back off
+                    self.healthy = False
+                    stream_ready = False
+                    leading = False
+                    log.warning("relay.retry", error=repr(exc), position=self.position, backoff=backoff)
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, self._max_backoff)
+        finally:
+            await self._lease.release()
+
+    async def _step(self, stream_ready: bool) -> bool:
+        if not stream_ready:
+            await ensure_stream(await self._nats.jetstream(), self._stream)
+        moved = await self._relay_page()
+        self.healthy = True
+        if not moved:
+            await self._source.committed.wait_beyond(self.position, self._poll_interval)
+        return True
 
     async def _relay_page(self) -> bool:
         events = await self._source.read_after(self.position, self._page_size)

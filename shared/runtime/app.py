@@ -29,6 +29,7 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], ti
         await runtime.start()
         app.state.store = runtime.store
         app.state.read_signals = runtime.read_signals
+        app.state.refresh_positions = runtime.refresh_read_positions
         metrics.gauge(
             "carepair_last_position", "last committed position", lambda: runtime.store.committed.position
         )

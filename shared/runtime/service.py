@@ -20,6 +20,7 @@ from shared.eventstore.sql import SqlEventStore
 from shared.messaging.connection import NatsConnection
 from shared.messaging.consumer import JetStreamConsumer, LocalConsumer
 from shared.messaging.feed import FeedClient
+from shared.messaging.lease import relay_lease
 from shared.messaging.projection import Projection, ProjectionRunner
 from shared.messaging.relay import Relay, SqlRelayProgress
 from shared.messaging.stream import StreamSettings
@@ -89,6 +90,7 @@ class ServiceRuntime:
             self.nats,
             self.stream_settings(),
             poll_interval=s.relay_poll_seconds,
+            lease=relay_lease(self.engine),
         )
         self._spawn(self.relay, "relay")
         for projection in self.spec.projections:
@@ -116,6 +118,11 @@ class ServiceRuntime:
     def _spawn(self, worker: Any, label: str) -> None:
         self._workers.append(worker)
         self._tasks.append(asyncio.create_task(worker.run(), name=f"{self.name}-{label}"))
+
+    async def refresh_read_positions(self) -> None:
+        """Re-reads every read model's checkpoints (another process may have moved them)."""
+        for runner in self.runners.values():
+            await runner.refresh()
 
     async def stop(self, grace: float = 5.0) -> None:
         """Lets relay and consumers finish their current batch, then closes everything."""
@@ -145,6 +152,8 @@ class ServiceRuntime:
             checks["database"] = f"down: {type(exc).__name__}"
         checks["nats"] = "ok" if self.nats.connected else "down"
         checks["relay"] = "ok" if self.relay.healthy else "retrying"
+        if self.relay.standby:
+            checks["relay_role"] = "standby"  # another process of this service relays
         for worker in self._workers:
             health = getattr(worker, "healthy", None)
             if isinstance(health, dict):
@@ -153,5 +162,5 @@ class ServiceRuntime:
         for task in self._tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 checks[task.get_name()] = f"crashed: {task.exception()!r}"
-        checks["ready"] = all(v == "ok" for v in checks.values())
+        checks["ready"] = all(v == "ok" for k, v in checks.items() if k != "relay_role")
         return checks

@@ -9,7 +9,7 @@ answers 503 `not_yet_consistent` with `Retry-After`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -18,6 +18,7 @@ from shared.eventstore.ports import CommitSignal
 from shared.web.errors import ApiError
 
 POSITION_HEADER = "Carepair-Position"
+REFRESH_EVERY = 0.1  # seconds between checkpoint reads while waiting
 AWAIT_HEADER = "Carepair-Await"
 
 
@@ -41,9 +42,16 @@ def parse_tokens(text: str) -> dict[str, int]:
 
 
 async def wait_for_positions(
-    signals: Mapping[str, CommitSignal], wanted: Mapping[str, int], timeout: float
+    signals: Mapping[str, CommitSignal],
+    wanted: Mapping[str, int],
+    timeout: float,
+    refresh: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Returns once every wanted position is applied; raises 503 when the wait runs out."""
+    """Returns once every wanted position is applied; raises 503 when the wait runs out.
+
+    `refresh` re-reads the checkpoints from the database: with several processes of one
+    service, another one may have applied the position this one waits for.
+    """
     unknown = [s for s in wanted if s not in signals]
     if unknown:
         raise ApiError(
@@ -57,8 +65,12 @@ async def wait_for_positions(
     for service, position in wanted.items():
         signal = signals[service]
         while signal.position < position:
+            if refresh is not None:
+                await refresh()
+                if signal.position >= position:
+                    break
             remaining = deadline - loop.time()
-            if remaining <= 0 or not await signal.wait_beyond(signal.position, remaining):
+            if remaining <= 0:
                 raise ApiError(
                     503,
                     "not_yet_consistent",
@@ -66,6 +78,8 @@ async def wait_for_positions(
                     f"(at {signal.position}): retry after a moment",
                     headers={"Retry-After": "1"},
                 )
+            slice_ = remaining if refresh is None else min(remaining, REFRESH_EVERY)
+            await signal.wait_beyond(signal.position, slice_)
 
 
 async def await_consistency(
@@ -76,7 +90,10 @@ async def await_consistency(
     if not text:
         return
     await wait_for_positions(
-        request.app.state.read_signals, parse_tokens(text), request.app.state.consistency_wait
+        request.app.state.read_signals,
+        parse_tokens(text),
+        request.app.state.consistency_wait,
+        getattr(request.app.state, "refresh_positions", None),
     )
 
 

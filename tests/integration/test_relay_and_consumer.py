@@ -263,3 +263,49 @@ async def test_relay_and_consumer_both_recover_when_the_nats_server_restarts_und
         assert await seen_positions(store) == list(range(1, 321))
     finally:
         server.stop()
+
+
+async def test_two_processes_of_one_service_relay_one_at_a_time_and_the_standby_takes_over(
+    pg_url: Any, nats_url: str, stream: StreamSettings
+) -> None:
+    from shared.messaging.lease import relay_lease
+
+    async with sql_store(pg_url) as first_store, sql_store(pg_url) as second_store:
+        first = Relay(
+            first_store,
+            SqlRelayProgress(first_store.engine),
+            NatsConnection(nats_url, "a"),
+            stream,
+            poll_interval=0.2,
+            lease=relay_lease(first_store.engine),
+        )
+        second = Relay(
+            second_store,
+            SqlRelayProgress(second_store.engine),
+            NatsConnection(nats_url, "b"),
+            stream,
+            poll_interval=0.2,
+            lease=relay_lease(second_store.engine),
+        )
+        for n in range(10):
+            await first_store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
+        async with running(first):
+            await eventually(lambda: _at(first, 10))
+            async with running(second):
+                await eventually(lambda: _flag(second, "standby"))
+                for n in range(10, 20):
+                    await second_store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
+                await eventually(lambda: _at(first, 20))
+                assert second.published == 0
+                first.stop()  # the leader goes away; its lock goes with its connection
+                await asyncio.sleep(0.5)
+                for n in range(20, 25):
+                    await second_store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
+                await eventually(lambda: _at(second, 25))
+                assert not second.standby
+        assert second.published == 5  # it took over from the recorded progress, not from zero
+        assert await stream_messages(nats_url, stream) == 25
+
+
+async def _flag(relay: Relay, name: str) -> bool:
+    return bool(getattr(relay, name))

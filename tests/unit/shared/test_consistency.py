@@ -58,3 +58,17 @@ async def test_a_commit_between_check_and_wait_is_not_missed() -> None:
     await signal.notify(2)  # committed before the waiter starts waiting
     assert await signal.wait_beyond(1, timeout=0.01) is True
     assert await signal.wait_beyond(2, timeout=0.01) is False
+
+
+async def test_a_position_applied_by_another_process_is_found_by_refreshing() -> None:
+    signal = CommitSignal()
+    reads = 0
+
+    async def refresh() -> None:  # stands for re-reading the checkpoint another process moved
+        nonlocal reads
+        reads += 1
+        if reads == 3:
+            await signal.notify(8)
+
+    await wait_for_positions({"visits": signal}, {"visits": 8}, timeout=10, refresh=refresh)
+    assert reads == 3

@@ -3,7 +3,7 @@
 Producers and consumers import the same classes from here, so they cannot drift.
 """
 
-from shared.contracts import visits  # noqa: F401 - registers the visits contracts
+from shared.contracts import pairing, visits  # noqa: F401 - registers the contracts
 from shared.contracts.base import (
     ERASED,
     ContractRegistry,

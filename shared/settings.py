@@ -28,7 +28,9 @@ def refuse_placeholder(name: str, value: str, min_length: int = 16) -> str:
     """
     parts = {p for p in re.split(r"[-_.:\s]+", value.lower()) if p}
     words = {w.replace("-", "").replace("_", "") for w in PLACEHOLDERS}
-    placeholder = bool(parts & words) or value.lower().replace("-", "").replace("_", "") in words
+    squashed = re.sub(r"[-_.:\s]+", "", value.lower())
+    # Whole parts, or a value that starts with a long placeholder word ("change-me-please").
+    placeholder = bool(parts & words) or any(squashed.startswith(w) for w in words if len(w) >= 6)
     if len(value) < min_length or placeholder or len(set(value)) < 4:
         raise PlaceholderSecret(
             f"{name} looks like a placeholder or is too short: generate a real one "

@@ -21,6 +21,10 @@ async def forward(upstreams: Upstreams, service: str, path: str, request: Reques
     """Sends the request on to `service` and returns its answer, error shape included."""
     headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_HEADERS}
     headers.setdefault("carepair-actor", "gateway:anonymous")
+    # One correlation id end to end: the one the gateway's middleware took or made.
+    headers["x-correlation-id"] = getattr(
+        request.state, "correlation_id", headers.get("x-correlation-id", "")
+    )
     try:
         upstream = await upstreams.client(service).request(
             request.method,

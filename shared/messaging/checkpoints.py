@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.eventstore.schema import consumer_checkpoints as table
@@ -16,8 +17,11 @@ async def ensure_rows(engine: AsyncEngine, consumer: str, producers: list[str]) 
         )
         missing = [p for p in producers if p not in known]
         if missing:
+            # Two processes of one service may start at once: the second insert does nothing.
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
             await conn.execute(
-                sa.insert(table), [{"consumer": consumer, "producer": p, "position": 0} for p in missing]
+                insert(table).on_conflict_do_nothing(),
+                [{"consumer": consumer, "producer": p, "position": 0} for p in missing],
             )
 
 

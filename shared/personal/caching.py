@@ -87,4 +87,3 @@ class CachingKeyStore:
             while len(self._entries) >= self._max_entries:
                 del self._entries[next(iter(self._entries))]  # the oldest insertion
         self._entries[key.person_id] = (key, now + self.ttl_seconds)
-

@@ -37,9 +37,7 @@ class AeadCipher(Protocol):
 
 def _check_key(cipher: AeadCipher, key: bytes) -> None:
     if len(key) != cipher.key_size:
-        raise CipherError(
-            f"{cipher.name} needs a {cipher.key_size * 8}-bit key, got {len(key) * 8} bits"
-        )
+        raise CipherError(f"{cipher.name} needs a {cipher.key_size * 8}-bit key, got {len(key) * 8} bits")
 
 
 def _split(blob: bytes) -> tuple[bytes, bytes, bytes]:

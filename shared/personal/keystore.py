@@ -29,9 +29,7 @@ class DataKey:
     def __post_init__(self) -> None:
         cipher = cipher_named(self.algorithm)
         if len(self.key) != cipher.key_size:
-            raise ValueError(
-                f"a {self.algorithm} data key has {cipher.key_size} bytes, not {len(self.key)}"
-            )
+            raise ValueError(f"a {self.algorithm} data key has {cipher.key_size} bytes, not {len(self.key)}")
 
     @classmethod
     def generate(cls, person_id: str, algorithm: str) -> DataKey:

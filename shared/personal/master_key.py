@@ -10,14 +10,24 @@ from dataclasses import dataclass, field
 from shared.personal.ciphers import AeadCipher, cipher_named
 
 GENERATE_HINT = (
-    'generate one with: python -c "import base64, os; '
-    'print(base64.b64encode(os.urandom(32)).decode())"'
+    'generate one with: python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"'
 )
 
 # Only words of six letters or more: a random base64 key contains one by chance < 1e-6.
 _PLACEHOLDER_WORDS = (
-    "changeme", "change-me", "change_me", "placeholder", "replace", "example", "secret",
-    "password", "default", "insert", "xxxxxx", "aaaaaa", "000000",
+    "changeme",
+    "change-me",
+    "change_me",
+    "placeholder",
+    "replace",
+    "example",
+    "secret",
+    "password",
+    "default",
+    "insert",
+    "xxxxxx",
+    "aaaaaa",
+    "000000",
 )
 _PRINTABLE = set(string.printable.encode())
 
@@ -64,9 +74,7 @@ class MasterKey:
         try:
             raw = base64.b64decode(cleaned, validate=True)
         except (binascii.Error, ValueError):
-            raise InvalidMasterKey(
-                f"master key {key_id!r} is not valid base64; {GENERATE_HINT}"
-            ) from None
+            raise InvalidMasterKey(f"master key {key_id!r} is not valid base64; {GENERATE_HINT}") from None
         return cls(key_id, raw, algorithm)
 
 

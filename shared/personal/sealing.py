@@ -99,9 +99,7 @@ class PayloadSealer:
         """
         return (await self.unseal_many([data]))[0]
 
-    async def unseal_many(
-        self, data: Sequence[dict[str, Any]]
-    ) -> list[tuple[dict[str, Any], bool]]:
+    async def unseal_many(self, data: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], bool]]:
         """Unseals a batch, asking the key store once for every owner in it."""
         sites: list[_Site] = []
         copies: list[dict[str, Any]] = []
@@ -200,9 +198,7 @@ def _copy_collect(doc: int, node: Any, path: Path, sites: list[_Site]) -> Any:
     return node
 
 
-def _copy_or_site(
-    doc: int, container: Any, key: Any, value: Any, path: Path, sites: list[_Site]
-) -> Any:
+def _copy_or_site(doc: int, container: Any, key: Any, value: Any, path: Path, sites: list[_Site]) -> Any:
     if isinstance(value, dict) and ENVELOPE in value:
         envelope = _parse_envelope(value, path)
         sites.append(_Site(doc, container, key, path, envelope["owner"], envelope))
@@ -232,9 +228,7 @@ def _aad(algorithm: str, owner: str, path: Path) -> bytes:
 
 def _encrypt(key: DataKey, path: Path, value: Any) -> dict[str, Any]:
     plaintext = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    blob = cipher_named(key.algorithm).encrypt(
-        key.key, plaintext, _aad(key.algorithm, key.person_id, path)
-    )
+    blob = cipher_named(key.algorithm).encrypt(key.key, plaintext, _aad(key.algorithm, key.person_id, path))
     return {
         "v": FORMAT_VERSION,
         "alg": key.algorithm,

@@ -9,6 +9,7 @@ field-level problems (`{"field": "body.phone", "problem": "…"}`) where there a
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -144,7 +145,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return _respond(ApiError(422, "unsupported_schema_version", str(exc)))
 
     @app.exception_handler(SQLAlchemyError)
-    async def _database(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+    @app.exception_handler(ConnectionError)
+    @app.exception_handler(asyncio.TimeoutError)
+    async def _database(_: Request, exc: Exception) -> JSONResponse:
         # A read, or the key store before a write, found the database down.
         log.error("database.unavailable", error_type=type(exc).__name__)
         return _respond(

@@ -49,6 +49,10 @@ def app_raising() -> FastAPI:
     async def db_down() -> None:
         raise OperationalError("SELECT 1", {}, ConnectionRefusedError("refused"))
 
+    @app.get("/refused")
+    async def refused() -> None:
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+
     @app.get("/erased")
     async def erased() -> None:
         raise PersonErased("subject-7")
@@ -114,6 +118,11 @@ async def test_an_unexpected_failure_hides_its_detail_and_names_its_correlation_
 
 async def test_a_database_down_outside_the_append_is_503_not_500(client: httpx.AsyncClient) -> None:
     response = await client.get("/db-down")
+    assert response.status_code == 503 and shape(response)["code"] == "store_unavailable"
+
+
+async def test_a_database_that_refuses_connections_is_503_not_500(client: httpx.AsyncClient) -> None:
+    response = await client.get("/refused")
     assert response.status_code == 503 and shape(response)["code"] == "store_unavailable"
 
 

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.database import DatabaseUrlError
-from shared.settings import PlaceholderSecret, Settings
+from shared.settings import PlaceholderSecret, Settings, refuse_placeholder
 
 GOOD = {
     "master_key": "A" * 44,
@@ -20,6 +20,16 @@ GOOD = {
 def test_a_placeholder_service_token_is_refused_at_start() -> None:
     with pytest.raises(ValidationError, match="placeholder"):
         Settings(**{**GOOD, "service_token": "changeme-changeme-1234"})
+
+
+@pytest.mark.parametrize("token", ["change-me-please-now", "placeholder_token_123", "my-secret-token-2026"])
+def test_tokens_made_of_placeholder_words_are_refused(token: str) -> None:
+    with pytest.raises(PlaceholderSecret):
+        refuse_placeholder("t", token)
+
+
+def test_a_random_token_that_happens_to_contain_xxx_is_accepted() -> None:
+    assert refuse_placeholder("t", "Qa8xxxZ0-3kLm9PqR2sT") == "Qa8xxxZ0-3kLm9PqR2sT"
 
 
 def test_a_placeholder_peer_token_is_refused() -> None:

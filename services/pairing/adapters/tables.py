@@ -1,0 +1,112 @@
+"""The pairing service's own tables: registries kept with each append, and query read models.
+
+Registries (`*_fingerprints`, `cadre_holdings`, `active_pairings`) are written in the same
+transaction as the events that change them, so the invariants they guard hold under
+concurrent requests. The `*_index` tables, `pairing_history`, `rule_overrides` and `reviews`
+are read models fed from the service's own events. No table holds personal data: names,
+ID numbers and the like stay sealed in the events (ID numbers appear only as keyed hashes).
+"""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+subject_fingerprints = sa.Table(
+    "subject_fingerprints",
+    metadata,
+    sa.Column("fingerprint", sa.String(64), primary_key=True),
+    sa.Column("subject_id", sa.String(64), nullable=False, unique=True),
+)
+
+cadre_fingerprints = sa.Table(
+    "cadre_fingerprints",
+    metadata,
+    sa.Column("fingerprint", sa.String(64), primary_key=True),
+    sa.Column("cadre_id", sa.String(64), nullable=False, unique=True),
+)
+
+cadre_holdings = sa.Table(
+    "cadre_holdings",
+    metadata,
+    sa.Column("cadre_id", sa.String(64), primary_key=True),
+    sa.Column("household_id", sa.String(64), nullable=False),
+    sa.Column("subjects", sa.Integer, nullable=False),
+)
+
+active_pairings = sa.Table(
+    "active_pairings",
+    metadata,
+    sa.Column("subject_id", sa.String(64), primary_key=True),
+    sa.Column("pairing_id", sa.Uuid, nullable=False, unique=True),
+    sa.Column("cadre_id", sa.String(64), nullable=False, index=True),
+    sa.Column("household_id", sa.String(64), nullable=False, index=True),
+    sa.Column("unit_id", sa.String(64), nullable=False),
+    sa.Column("started_on", sa.Date, nullable=False),
+)
+
+subject_index = sa.Table(
+    "subject_index",
+    metadata,
+    sa.Column("subject_id", sa.String(64), primary_key=True),
+    sa.Column("household_id", sa.String(64), nullable=False, index=True),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("gender", sa.String(8), nullable=False),
+    sa.Column("county_code", sa.String(12), nullable=False),
+    sa.Column("township_code", sa.String(12), nullable=False, index=True),
+    sa.Column("village_code", sa.String(12), nullable=False),
+    sa.Column("outside_province", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("waiting_since", sa.Date, nullable=True),
+    sa.Column("waiting_unit", sa.String(64), nullable=True),
+)
+
+cadre_index = sa.Table(
+    "cadre_index",
+    metadata,
+    sa.Column("cadre_id", sa.String(64), primary_key=True),
+    sa.Column("unit_id", sa.String(64), nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("gender", sa.String(8), nullable=False),
+    sa.Column("tier", sa.String(32), nullable=False),
+    sa.Column("title", sa.String(32), nullable=False),
+    sa.Column("party_member", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("links", sa.JSON, nullable=False),
+)
+
+pairing_history = sa.Table(
+    "pairing_history",
+    metadata,
+    sa.Column("pairing_id", sa.Uuid, primary_key=True),
+    sa.Column("subject_id", sa.String(64), nullable=False, index=True),
+    sa.Column("cadre_id", sa.String(64), nullable=False, index=True),
+    sa.Column("household_id", sa.String(64), nullable=False),
+    sa.Column("unit_id", sa.String(64), nullable=False, index=True),
+    sa.Column("started_on", sa.Date, nullable=False),
+    sa.Column("ended_on", sa.Date, nullable=True),
+    sa.Column("end_reason", sa.String(32), nullable=True),
+)
+
+rule_overrides = sa.Table(
+    "rule_overrides",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True),
+    sa.Column("pairing_id", sa.Uuid, nullable=False),
+    sa.Column("subject_id", sa.String(64), nullable=False),
+    sa.Column("cadre_id", sa.String(64), nullable=False),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("operator", sa.String(128), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    sa.Column("review_id", sa.Uuid, primary_key=True),
+    sa.Column("pairing_id", sa.Uuid, nullable=False),
+    sa.Column("subject_id", sa.String(64), nullable=False, index=True),
+    sa.Column("cadre_id", sa.String(64), nullable=False),
+    sa.Column("cause", sa.String(64), nullable=False),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decision", sa.String(16), nullable=True),
+)

@@ -1,0 +1,326 @@
+"""A subject's record: details, situation and every pairing it ever had (decide / evolve).
+
+The subject's stream holds its whole pairing history, so "who was responsible for this person
+on day D" is answered from one stream. `evolve` never fails; the `decide_*` functions return
+the events a command produces or raise `Refused` with every rule it breaks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from services.pairing.domain.eligibility import EligibilityFacts, check_eligibility
+from services.pairing.domain.refusals import Refusal, Refused
+from shared.contracts.base import EventPayload
+from shared.contracts.pairing import (
+    CadreReassigned,
+    EndReason,
+    PairingEnded,
+    PairingReviewDecided,
+    PairingReviewOpened,
+    ReassignmentNeeded,
+    ReviewDecision,
+    Situation,
+    SubjectDetails,
+    SubjectDetailsChanged,
+    SubjectExited,
+    SubjectPaired,
+    SubjectRegistered,
+    SubjectSituationChanged,
+)
+
+
+@dataclass(frozen=True)
+class PairingRecord:
+    """One pairing of the subject: who, from when, until when and why it ended."""
+
+    pairing_id: uuid.UUID
+    cadre_id: str
+    unit_id: str
+    started_on: date
+    ended_on: date | None = None
+    end_reason: EndReason | None = None
+    overridden: tuple[str, ...] = ()
+
+    def covers(self, day: date) -> bool:
+        return self.started_on <= day and (self.ended_on is None or day < self.ended_on)
+
+
+@dataclass(frozen=True)
+class Review:
+    review_id: uuid.UUID
+    pairing_id: uuid.UUID
+    cause: str
+
+
+@dataclass(frozen=True)
+class SubjectState:
+    """What the subject's stream says, folded."""
+
+    subject_id: str
+    version: int = 0
+    details: SubjectDetails | None = None
+    exited: bool = False
+    deceased: bool = False
+    pairings: tuple[PairingRecord, ...] = ()
+    open_reviews: tuple[Review, ...] = ()
+    waiting_since: date | None = None
+    waiting_unit: str | None = None
+    situation: tuple[Situation, ...] = field(default=())
+
+    @property
+    def registered(self) -> bool:
+        return self.details is not None
+
+    @property
+    def current(self) -> PairingRecord | None:
+        last = self.pairings[-1] if self.pairings else None
+        return last if last is not None and last.ended_on is None else None
+
+    def cadre_on(self, day: date) -> str | None:
+        """The cadre responsible on `day` (a pairing ending on D no longer covers D)."""
+        for record in reversed(self.pairings):
+            if record.covers(day):
+                return record.cadre_id
+        return None
+
+
+def evolve(state: SubjectState, event: EventPayload) -> SubjectState:
+    """Applies one event of the subject's stream; never fails."""
+    state = replace(state, version=state.version + 1)
+    match event:
+        case SubjectRegistered() | SubjectDetailsChanged():
+            return replace(state, details=event)
+        case SubjectSituationChanged():
+            return replace(
+                state,
+                situation=(*state.situation, event.situation),
+                deceased=state.deceased or event.situation is Situation.died,
+            )
+        case SubjectExited():
+            return replace(state, exited=True, waiting_since=None, waiting_unit=None)
+        case SubjectPaired():
+            record = PairingRecord(
+                event.pairing_id,
+                event.cadre_id,
+                event.unit_id,
+                event.effective_on,
+                overridden=event.overridden,
+            )
+            return replace(state, pairings=(*state.pairings, record), waiting_since=None, waiting_unit=None)
+        case PairingEnded():
+            return replace(
+                state, pairings=_end(state.pairings, event.pairing_id, event.effective_on, event.reason)
+            )
+        case CadreReassigned():
+            pairings = _end(
+                state.pairings, event.previous_pairing_id, event.effective_on, EndReason.reassigned
+            )
+            record = PairingRecord(event.pairing_id, event.to_cadre_id, event.unit_id, event.effective_on)
+            return replace(state, pairings=(*pairings, record), waiting_since=None, waiting_unit=None)
+        case ReassignmentNeeded():
+            return replace(state, waiting_since=event.since, waiting_unit=event.unit_id)
+        case PairingReviewOpened():
+            review = Review(event.review_id, event.pairing_id, event.cause)
+            return replace(state, open_reviews=(*state.open_reviews, review))
+        case PairingReviewDecided():
+            reviews = tuple(r for r in state.open_reviews if r.review_id != event.review_id)
+            return replace(state, open_reviews=reviews)
+    return state
+
+
+def _end(
+    pairings: tuple[PairingRecord, ...], pairing_id: uuid.UUID, on: date, reason: EndReason
+) -> tuple[PairingRecord, ...]:
+    return tuple(
+        replace(p, ended_on=on, end_reason=reason) if p.pairing_id == pairing_id and p.ended_on is None else p
+        for p in pairings
+    )
+
+
+def facts_of(details: SubjectDetails) -> EligibilityFacts:
+    return EligibilityFacts(
+        category=details.category,
+        birth_date=details.birth_date,
+        orphan_type=details.orphan_type,
+        parents_situation=details.parents_situation,
+        care_setting=details.care_setting,
+        disability_types=details.disability_types,
+        disability_level=details.disability_level,
+        disability_certificate=details.disability_certificate,
+        dibao=details.dibao,
+        tekun=details.tekun,
+    )
+
+
+def decide_register(state: SubjectState, details: SubjectRegistered, today: date) -> list[EventPayload]:
+    if state.registered:
+        raise Refused(
+            [Refusal("subject_exists", "该关爱对象已登记，不能重复登记", subject_id=state.subject_id)]
+        )
+    refusals = check_eligibility(facts_of(details), today, state.subject_id)
+    if refusals:
+        raise Refused(refusals)
+    return [details]
+
+
+def decide_change_details(state: SubjectState, details: SubjectDetailsChanged) -> list[EventPayload]:
+    """New details are recorded; a paired subject's pairing is put up for review."""
+    _require_active(state)
+    events: list[EventPayload] = [details]
+    current = state.current
+    if current is not None and not state.open_reviews:
+        events.append(
+            PairingReviewOpened(
+                review_id=uuid.uuid4(),
+                pairing_id=current.pairing_id,
+                subject_id=state.subject_id,
+                cadre_id=current.cadre_id,
+                cause="details_changed",
+            )
+        )
+    return events
+
+
+def decide_situation(state: SubjectState, change: SubjectSituationChanged) -> list[EventPayload]:
+    """Death ends the pairing at once and the subject exits; anything else opens a review."""
+    _require_active(state)
+    events: list[EventPayload] = [change]
+    current = state.current
+    if change.situation is Situation.died:
+        if current is not None:
+            events.append(
+                PairingEnded(
+                    pairing_id=current.pairing_id,
+                    subject_id=state.subject_id,
+                    cadre_id=current.cadre_id,
+                    effective_on=change.effective_on,
+                    reason=EndReason.subject_died,
+                )
+            )
+        events.append(
+            SubjectExited(
+                subject_id=state.subject_id, reason=Situation.died, effective_on=change.effective_on
+            )
+        )
+    elif current is not None:
+        events.append(
+            PairingReviewOpened(
+                review_id=uuid.uuid4(),
+                pairing_id=current.pairing_id,
+                subject_id=state.subject_id,
+                cadre_id=current.cadre_id,
+                cause=change.situation.value,
+            )
+        )
+    return events
+
+
+def decide_review(
+    state: SubjectState,
+    review_id: uuid.UUID,
+    decision: ReviewDecision,
+    reason: str,
+    decided_by: str,
+    unit_confirmed_by: str,
+    today: date,
+) -> list[EventPayload]:
+    """Civil affairs (or the federation) and the cadre's unit end, keep or change the pairing."""
+    review = next((r for r in state.open_reviews if r.review_id == review_id), None)
+    if review is None:
+        raise Refused([Refusal("review_not_open", "该复核不存在或已办结", subject_id=state.subject_id)])
+    if not reason.strip() or not unit_confirmed_by.strip():
+        raise Refused(
+            [
+                Refusal(
+                    "review_reason_missing",
+                    "复核须写明理由，并由结对干部所在单位确认",
+                    subject_id=state.subject_id,
+                )
+            ]
+        )
+    events: list[EventPayload] = [
+        PairingReviewDecided(
+            review_id=review_id,
+            pairing_id=review.pairing_id,
+            subject_id=state.subject_id,
+            decision=decision,
+            reason=reason,
+            decided_by=decided_by,
+            unit_confirmed_by=unit_confirmed_by,
+        )
+    ]
+    current = state.current
+    if decision is ReviewDecision.keep or current is None or current.pairing_id != review.pairing_id:
+        return events
+    events.append(
+        PairingEnded(
+            pairing_id=current.pairing_id,
+            subject_id=state.subject_id,
+            cadre_id=current.cadre_id,
+            effective_on=today,
+            reason=EndReason.review_decision,
+        )
+    )
+    if decision is ReviewDecision.change:
+        events.append(
+            ReassignmentNeeded(
+                subject_id=state.subject_id,
+                previous_cadre_id=current.cadre_id,
+                unit_id=current.unit_id,
+                since=today,
+                reason=EndReason.review_decision,
+            )
+        )
+    return events
+
+
+def decide_end(state: SubjectState, reason: EndReason, on: date, note: str = "") -> list[EventPayload]:
+    current = state.current
+    if current is None:
+        raise Refused([Refusal("not_paired", "该关爱对象当前没有结对干部", subject_id=state.subject_id)])
+    return [
+        PairingEnded(
+            pairing_id=current.pairing_id,
+            subject_id=state.subject_id,
+            cadre_id=current.cadre_id,
+            effective_on=on,
+            reason=reason,
+            note=note,
+        )
+    ]
+
+
+def decide_cadre_left(state: SubjectState, cadre_id: str, reason: EndReason, on: date) -> list[EventPayload]:
+    """The subject's cadre retired without continuing or left the area: end and queue for a new one.
+
+    Idempotent: a subject whose current pairing is not with `cadre_id` produces nothing.
+    """
+    current = state.current
+    if current is None or current.cadre_id != cadre_id or state.exited:
+        return []
+    return [
+        PairingEnded(
+            pairing_id=current.pairing_id,
+            subject_id=state.subject_id,
+            cadre_id=cadre_id,
+            effective_on=on,
+            reason=reason,
+        ),
+        ReassignmentNeeded(
+            subject_id=state.subject_id,
+            previous_cadre_id=cadre_id,
+            unit_id=current.unit_id,
+            since=on,
+            reason=reason,
+        ),
+    ]
+
+
+def _require_active(state: SubjectState) -> None:
+    if not state.registered:
+        raise Refused([Refusal("subject_unknown", "没有这名关爱对象", subject_id=state.subject_id)])
+    if state.exited:
+        raise Refused([Refusal("subject_exited", "该关爱对象已退出结对关爱", subject_id=state.subject_id)])

@@ -45,10 +45,20 @@ def redact_personal(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mu
     return event_dict
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is when a line is written (test runners swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(service: str, level: str = "info") -> None:
     """Sends JSON lines to stderr with service, level, time and any bound correlation id."""
     numeric = logging.getLevelName(level.upper())
-    logging.basicConfig(stream=sys.stderr, level=numeric, format="%(message)s", force=True)
+    logging.basicConfig(stream=_CurrentStderr(), level=numeric, format="%(message)s", force=True)
     for chatty in ("alembic", "httpx", "httpcore"):
         # Their INFO lines are per request or per migration step: noise, and not JSON.
         logging.getLogger(chatty).setLevel(max(numeric, logging.WARNING))

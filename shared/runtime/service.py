@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,8 @@ class ServiceSpec:
     name: str
     migrations: tuple[Path, ...] = ()
     projections: tuple[Projection, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Builds what only this service has (repositories, reactors) once the runtime is up.
+    on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None
 
 
 class ServiceRuntime:
@@ -54,6 +56,7 @@ class ServiceRuntime:
         self.settings = settings
         self.registry = registry
         self.read_signals: dict[str, CommitSignal] = {}
+        self.components: dict[str, Any] = {}  # what a service's on_start builds for its routes
         self.runners: dict[str, ProjectionRunner] = {}
         self._workers: list[Any] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -92,9 +95,11 @@ class ServiceRuntime:
             poll_interval=s.relay_poll_seconds,
             lease=relay_lease(self.engine),
         )
-        self._spawn(self.relay, "relay")
+        self.spawn(self.relay, "relay")
         for projection in self.spec.projections:
             await self._start_projection(projection)
+        if self.spec.on_start is not None:
+            await self.spec.on_start(self)
         log.info("service.started", database=url.get_backend_name(), nats=s.nats_url)
 
     async def _start_projection(self, projection: Projection) -> None:
@@ -105,7 +110,7 @@ class ServiceRuntime:
             self.read_signals.setdefault(producer, signal)
         remote = [p for p in projection.producers if p != self.name]
         if self.name in projection.producers:
-            self._spawn(LocalConsumer(runner, self.store, self.name), f"{projection.name}-local")
+            self.spawn(LocalConsumer(runner, self.store, self.name), f"{projection.name}-local")
         if remote:
             token = self.settings.service_token.get_secret_value()
             feeds = {p: FeedClient(self.settings.url_of(p), token) for p in remote}
@@ -113,9 +118,10 @@ class ServiceRuntime:
             consumer = JetStreamConsumer(
                 runner, self.nats, self.stream_settings(), feeds, producers=tuple(remote)
             )
-            self._spawn(consumer, f"{projection.name}-jetstream")
+            self.spawn(consumer, f"{projection.name}-jetstream")
 
-    def _spawn(self, worker: Any, label: str) -> None:
+    def spawn(self, worker: Any, label: str) -> None:
+        """Runs a worker (anything with `run()` and `stop()`) until the service stops."""
         self._workers.append(worker)
         self._tasks.append(asyncio.create_task(worker.run(), name=f"{self.name}-{label}"))
 

@@ -45,7 +45,12 @@ class PairingRecord:
     overridden: tuple[str, ...] = ()
 
     def covers(self, day: date) -> bool:
-        return self.started_on <= day and (self.ended_on is None or day < self.ended_on)
+        """The cadre is responsible from the first day to the last one, both included.
+
+        A cadre who retires on day D is still responsible on D (a visit that day counts);
+        a replacement confirmed on D is responsible from D as well.
+        """
+        return self.started_on <= day and (self.ended_on is None or day <= self.ended_on)
 
 
 @dataclass(frozen=True)
@@ -79,12 +84,9 @@ class SubjectState:
         last = self.pairings[-1] if self.pairings else None
         return last if last is not None and last.ended_on is None else None
 
-    def cadre_on(self, day: date) -> str | None:
-        """The cadre responsible on `day` (a pairing ending on D no longer covers D)."""
-        for record in reversed(self.pairings):
-            if record.covers(day):
-                return record.cadre_id
-        return None
+    def cadres_on(self, day: date) -> list[str]:
+        """Every cadre responsible on `day`: two on the day one hands over to the other."""
+        return [record.cadre_id for record in self.pairings if record.covers(day)]
 
 
 def evolve(state: SubjectState, event: EventPayload) -> SubjectState:

@@ -1,11 +1,53 @@
-"""HTTP routes of the pairing service (health, metrics and feed until its domain lands)."""
+"""The pairing service's app: commands, queries, and its refusals in the shared error shape."""
 
-from fastapi import FastAPI
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from services.pairing.bootstrap import build_runtime
+from services.pairing.domain.identity import InvalidIdentity
+from services.pairing.domain.rank import InvalidRank
+from services.pairing.domain.refusals import Refused
+from services.pairing.entrypoints import commands, queries
+from services.pairing.settings import PairingSettings
 from shared.runtime import create_service_app
+from shared.web.errors import error_body
 
 
-def create_app() -> FastAPI:
+async def refused(_: Request, exc: Exception) -> JSONResponse:
+    """422 naming every rule in the way: code, message, who is involved, whether it can be overridden."""
+    assert isinstance(exc, Refused)
+    details = [
+        {
+            "code": r.code,
+            "message": r.message,
+            "overridable": r.overridable,
+            "subject_id": r.subject_id,
+            "cadre_id": r.cadre_id,
+        }
+        for r in exc.refusals
+    ]
+    code = exc.refusals[0].code if len(exc.refusals) == 1 else "rules_refused"
+    return JSONResponse(error_body(code, str(exc), details), status_code=422)
+
+
+async def invalid_identity(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidIdentity)
+    details = [{"field": f"body.{exc.field}", "problem": str(exc), "code": exc.code}]
+    return JSONResponse(error_body("invalid_input", str(exc), details), status_code=422)
+
+
+async def invalid_rank(_: Request, exc: Exception) -> JSONResponse:
+    details = [{"field": "body.rank", "problem": str(exc)}]
+    return JSONResponse(error_body("invalid_input", str(exc), details), status_code=422)
+
+
+def create_app(settings: PairingSettings | None = None) -> FastAPI:
     """The pairing service's app (`uvicorn --factory services.pairing.entrypoints.api:create_app`)."""
-    return create_service_app(build_runtime(), [], title="carepair pairing")
+    runtime = build_runtime(settings)
+    app = create_service_app(runtime, [commands.router, queries.router], title="carepair pairing")
+    app.add_exception_handler(Refused, refused)
+    app.add_exception_handler(InvalidIdentity, invalid_identity)
+    app.add_exception_handler(InvalidRank, invalid_rank)
+    return app

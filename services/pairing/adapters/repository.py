@@ -1,0 +1,245 @@
+"""Loads subjects and cadres from their streams, and appends with the registries kept in step."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.pairing.adapters.tables import (
+    active_pairings,
+    cadre_fingerprints,
+    cadre_holdings,
+    subject_fingerprints,
+)
+from services.pairing.domain import cadre as cadre_domain
+from services.pairing.domain import subject as subject_domain
+from services.pairing.domain.refusals import Refusal, Refused
+from shared.contracts.base import EventPayload
+from shared.contracts.pairing import (
+    CadreReassigned,
+    CadreRegistered,
+    PairingEnded,
+    SubjectPaired,
+    SubjectRegistered,
+)
+from shared.eventstore import AppendResult, EventStore, Metadata
+from shared.eventstore.opener import EventOpener
+
+
+def subject_stream(subject_id: str) -> str:
+    return f"subject-{subject_id}"
+
+
+def cadre_stream(cadre_id: str) -> str:
+    return f"cadre-{cadre_id}"
+
+
+class Fingerprints:
+    """Keyed hashes of identifying details, so duplicates are found without storing them."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def of(self, *parts: str) -> str:
+        text = "\x1f".join(p.strip().upper() for p in parts)
+        return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()
+
+
+class PairingRepository:
+    """The pairing service's way to its event store."""
+
+    def __init__(self, store: EventStore, opener: EventOpener, fingerprints: Fingerprints) -> None:
+        self.store = store
+        self.opener = opener
+        self.fingerprints = fingerprints
+
+    async def subject(self, subject_id: str) -> subject_domain.SubjectState:
+        state = subject_domain.SubjectState(subject_id)
+        for envelope in await self.opener.open_many(await self.store.read_stream(subject_stream(subject_id))):
+            state = subject_domain.evolve(state, envelope.payload)
+        return state
+
+    async def cadre(self, cadre_id: str) -> cadre_domain.CadreState:
+        state = cadre_domain.CadreState(cadre_id)
+        for envelope in await self.opener.open_many(await self.store.read_stream(cadre_stream(cadre_id))):
+            state = cadre_domain.evolve(state, envelope.payload)
+        return state
+
+    async def append_subject(
+        self, state: subject_domain.SubjectState, events: Sequence[EventPayload], meta: Metadata
+    ) -> AppendResult:
+        """Appends to the subject's stream; registries change in the same transaction."""
+        return await self.store.append(
+            subject_stream(state.subject_id),
+            state.version,
+            events,
+            meta,
+            effect=_registry_effect(events, self.fingerprints),
+        )
+
+    async def append_cadre(
+        self, state: cadre_domain.CadreState, events: Sequence[EventPayload], meta: Metadata
+    ) -> AppendResult:
+        return await self.store.append(
+            cadre_stream(state.cadre_id),
+            state.version,
+            events,
+            meta,
+            effect=_registry_effect(events, self.fingerprints),
+        )
+
+
+def _registry_effect(events: Sequence[EventPayload], fingerprints: Fingerprints) -> Any:
+    async def apply(conn: AsyncConnection | None) -> None:
+        if conn is None:  # the in-memory store of unit tests keeps no registries
+            return
+        for event in events:
+            match event:
+                case SubjectRegistered():
+                    await _claim(
+                        conn,
+                        subject_fingerprints,
+                        "subject_id",
+                        event.subject_id,
+                        fingerprints.of(event.id_number),
+                        "subject_duplicate",
+                        "该身份证号已登记为关爱对象，不能重复登记",
+                    )
+                case CadreRegistered():
+                    await _claim(
+                        conn,
+                        cadre_fingerprints,
+                        "cadre_id",
+                        event.cadre_id,
+                        fingerprints.of(event.name, event.birth_date.isoformat(), event.unit_id),
+                        "cadre_duplicate",
+                        "同一单位已登记同名同出生日期的干部，不能重复登记",
+                    )
+                case SubjectPaired():
+                    await _hold(
+                        conn,
+                        event.subject_id,
+                        event.pairing_id,
+                        event.cadre_id,
+                        event.household_id,
+                        event.unit_id,
+                        event.effective_on,
+                    )
+                case PairingEnded():
+                    await _release(conn, event.subject_id)
+                case CadreReassigned():
+                    await _release(conn, event.subject_id)
+                    await _hold(
+                        conn,
+                        event.subject_id,
+                        event.pairing_id,
+                        event.to_cadre_id,
+                        event.household_id,
+                        event.unit_id,
+                        event.effective_on,
+                    )
+
+    return apply
+
+
+def _insert(conn: AsyncConnection) -> Any:
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+async def _claim(
+    conn: AsyncConnection,
+    table: sa.Table,
+    id_column: str,
+    owner: str,
+    fingerprint: str,
+    code: str,
+    message: str,
+) -> None:
+    try:
+        await conn.execute(sa.insert(table).values({"fingerprint": fingerprint, id_column: owner}))
+    except IntegrityError:
+        raise Refused([Refusal(code, message)]) from None
+
+
+async def _hold(
+    conn: AsyncConnection,
+    subject_id: str,
+    pairing_id: Any,
+    cadre_id: str,
+    household_id: str,
+    unit_id: str,
+    started_on: Any,
+) -> None:
+    # One cadre, one household: the row for the cadre is created or found, locked, and checked.
+    await conn.execute(
+        _insert(conn)(cadre_holdings)
+        .values(cadre_id=cadre_id, household_id=household_id, subjects=0)
+        .on_conflict_do_nothing()
+    )
+    held = (
+        await conn.execute(
+            sa.select(cadre_holdings.c.household_id)
+            .where(cadre_holdings.c.cadre_id == cadre_id)
+            .with_for_update()
+        )
+    ).scalar_one()
+    if held != household_id:
+        raise Refused(
+            [
+                Refusal(
+                    "cadre_already_paired",
+                    "该干部已结对其他家庭：一名干部只结对一名关爱对象或同一户",
+                    cadre_id=cadre_id,
+                    subject_id=subject_id,
+                )
+            ]
+        )
+    await conn.execute(
+        sa.update(cadre_holdings)
+        .where(cadre_holdings.c.cadre_id == cadre_id)
+        .values(subjects=cadre_holdings.c.subjects + 1)
+    )
+    try:
+        await conn.execute(
+            sa.insert(active_pairings).values(
+                subject_id=subject_id,
+                pairing_id=pairing_id,
+                cadre_id=cadre_id,
+                household_id=household_id,
+                unit_id=unit_id,
+                started_on=started_on,
+            )
+        )
+    except IntegrityError:
+        raise Refused(
+            [Refusal("subject_already_paired", "该关爱对象已有结对干部", subject_id=subject_id)]
+        ) from None
+
+
+async def _release(conn: AsyncConnection, subject_id: str) -> None:
+    row = (
+        await conn.execute(
+            sa.delete(active_pairings)
+            .where(active_pairings.c.subject_id == subject_id)
+            .returning(active_pairings.c.cadre_id)
+        )
+    ).first()
+    if row is None:
+        return
+    await conn.execute(
+        sa.update(cadre_holdings)
+        .where(cadre_holdings.c.cadre_id == row.cadre_id)
+        .values(subjects=cadre_holdings.c.subjects - 1)
+    )
+    await conn.execute(
+        sa.delete(cadre_holdings).where(
+            cadre_holdings.c.cadre_id == row.cadre_id, cadre_holdings.c.subjects <= 0
+        )
+    )

@@ -1,0 +1,196 @@
+"""Routes that change things: register, change, pair, end, re-pair. Only translation happens here."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request, Response, status
+
+from services.pairing import handlers
+from services.pairing.domain.identity import check_phone, check_resident_id
+from services.pairing.entrypoints.schemas import (
+    Accepted,
+    CadreCreate,
+    PairingCreate,
+    PairingEnd,
+    Placement,
+    RankChange,
+    ReassignmentCreate,
+    Retirement,
+    ReviewDecisionCreate,
+    SituationChange,
+    SubjectCreate,
+    SubjectFields,
+    Transfer,
+)
+from shared.contracts.pairing import (
+    CadreRankChanged,
+    CadreRegistered,
+    CadreTransferred,
+    SubjectDetailsChanged,
+    SubjectRegistered,
+    SubjectSituationChanged,
+)
+from shared.eventstore import AppendResult
+from shared.web.actor import CommandMeta
+from shared.web.consistency import POSITION_HEADER, format_token
+
+router = APIRouter(tags=["pairing commands"])
+
+
+def deps(request: Request) -> handlers.PairingDeps:
+    return request.app.state.runtime.components["deps"]  # type: ignore[no-any-return]
+
+
+def accepted(response: Response, id_: str, result: AppendResult) -> Accepted:
+    token = format_token("pairing", result.last_position)
+    response.headers[POSITION_HEADER] = token
+    return Accepted(id=id_, position=token)
+
+
+def checked_subject_fields(body: SubjectFields) -> dict[str, object]:
+    """The fields with ID numbers and phones checked and normalised; raises `InvalidIdentity`."""
+    values = body.model_dump(exclude={"subject_id"})
+    values["id_number"] = check_resident_id(
+        body.id_number, field="id_number", birth_date=body.birth_date, gender=body.gender
+    ).number
+    values["phone"] = check_phone(body.phone)
+    if body.guardian is not None:
+        guardian = body.guardian
+        values["guardian"] = guardian.model_copy(
+            update={
+                "phone": check_phone(guardian.phone, field="guardian.phone"),
+                "id_number": check_resident_id(
+                    guardian.id_number,
+                    field="guardian.id_number",
+                    birth_date=guardian.birth_date,
+                    gender=guardian.gender,
+                ).number
+                if guardian.id_number
+                else "",
+            }
+        )
+    values["household_id"] = body.household_id or f"h-{uuid.uuid4()}"
+    return values
+
+
+@router.post("/subjects", status_code=status.HTTP_201_CREATED, response_model=Accepted)
+async def register_subject(
+    body: SubjectCreate, meta: CommandMeta, request: Request, response: Response
+) -> Accepted:
+    subject_id = body.subject_id or f"s-{uuid.uuid4()}"
+    details = SubjectRegistered(subject_id=subject_id, **checked_subject_fields(body))
+    return accepted(response, subject_id, await handlers.register_subject(deps(request), details, meta))
+
+
+@router.put("/subjects/{subject_id}/details", response_model=Accepted)
+async def change_details(
+    subject_id: str, body: SubjectFields, meta: CommandMeta, request: Request, response: Response
+) -> Accepted:
+    state = await deps(request).repo.subject(subject_id)
+    values = checked_subject_fields(body)
+    if body.household_id is None and state.details is not None:
+        values["household_id"] = state.details.household_id
+    details = SubjectDetailsChanged(subject_id=subject_id, **values)
+    return accepted(response, subject_id, await handlers.change_subject_details(deps(request), details, meta))
+
+
+@router.post("/subjects/{subject_id}/situation", response_model=Accepted)
+async def change_situation(
+    subject_id: str, body: SituationChange, meta: CommandMeta, request: Request, response: Response
+) -> Accepted:
+    change = SubjectSituationChanged(subject_id=subject_id, **body.model_dump())
+    return accepted(response, subject_id, await handlers.change_situation(deps(request), change, meta))
+
+
+@router.post("/subjects/{subject_id}/reviews/{review_id}/decision", response_model=Accepted)
+async def decide_review(
+    subject_id: str,
+    review_id: uuid.UUID,
+    body: ReviewDecisionCreate,
+    meta: CommandMeta,
+    request: Request,
+    response: Response,
+) -> Accepted:
+    result = await handlers.decide_review(
+        deps(request),
+        subject_id,
+        review_id,
+        body.decision,
+        body.reason,
+        body.decided_by,
+        body.unit_confirmed_by,
+        meta,
+    )
+    return accepted(response, subject_id, result)
+
+
+@router.post("/cadres", status_code=status.HTTP_201_CREATED, response_model=Accepted)
+async def register_cadre(
+    body: CadreCreate, meta: CommandMeta, request: Request, response: Response
+) -> Accepted:
+    cadre_id = body.cadre_id or f"c-{uuid.uuid4()}"
+    values = body.model_dump(exclude={"cadre_id"})
+    values["phone"] = check_phone(body.phone)
+    details = CadreRegistered(cadre_id=cadre_id, **values)
+    return accepted(response, cadre_id, await handlers.register_cadre(deps(request), details, meta))
+
+
+@router.post("/cadres/{cadre_id}/retirement", response_model=Accepted)
+async def retire(
+    cadre_id: str, body: Retirement, meta: CommandMeta, request: Request, response: Response
+) -> Accepted:
+    result = await handlers.retire_cadre(deps(request), cadre_id, body.effective_on, body.continues, meta)
+    return accepted(response, cadre_id, result)
+
+
+@router.post("/cadres/{cadre_id}/transfer", response_model=Accepted)
+async def transfer(
+    cadre_id: str, body: Transfer, meta: CommandMeta, request: Request, response: Response
+) -> Accepted:
+    event = CadreTransferred(cadre_id=cadre_id, **body.model_dump())
+    return accepted(response, cadre_id, await handlers.transfer_cadre(deps(request), event, meta))
+
+
+@router.post("/cadres/{cadre_id}/rank", response_model=Accepted)
+async def change_rank(
+    cadre_id: str, body: RankChange, meta: CommandMeta, request: Request, response: Response
+) -> Accepted:
+    event = CadreRankChanged(cadre_id=cadre_id, **body.model_dump())
+    return accepted(response, cadre_id, await handlers.change_cadre_rank(deps(request), event, meta))
+
+
+@router.post("/cadres/{cadre_id}/placement", response_model=Accepted)
+async def place(
+    cadre_id: str, body: Placement, meta: CommandMeta, request: Request, response: Response
+) -> Accepted:
+    result = await handlers.place_cadre(deps(request), cadre_id, body.links, body.reason, meta)
+    return accepted(response, cadre_id, result)
+
+
+@router.post("/pairings", status_code=status.HTTP_201_CREATED, response_model=Accepted)
+async def pair(body: PairingCreate, meta: CommandMeta, request: Request, response: Response) -> Accepted:
+    result = await handlers.pair(
+        deps(request), body.subject_id, body.cadre_id, body.overrides, meta, body.effective_on
+    )
+    return accepted(response, body.subject_id, result)
+
+
+@router.post("/subjects/{subject_id}/pairing/end", response_model=Accepted)
+async def end(
+    subject_id: str, body: PairingEnd, meta: CommandMeta, request: Request, response: Response
+) -> Accepted:
+    result = await handlers.end_pairing(
+        deps(request), subject_id, body.reason, body.note, meta, body.effective_on
+    )
+    return accepted(response, subject_id, result)
+
+
+@router.post("/reassignments", status_code=status.HTTP_201_CREATED, response_model=Accepted)
+async def reassign(
+    body: ReassignmentCreate, meta: CommandMeta, request: Request, response: Response
+) -> Accepted:
+    result = await handlers.reassign(
+        deps(request), body.subject_id, body.to_cadre_id, body.overrides, meta, body.effective_on
+    )
+    return accepted(response, body.subject_id, result)

@@ -1,0 +1,213 @@
+"""What the pairing service answers: contact cards, responsibility on a day, queues, audits.
+
+Read models give the ids; personal details come from the sealed streams, opened on demand,
+so an erased person reads as erased here too.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.pairing.adapters.tables import pairing_history, reviews, rule_overrides, subject_index
+from services.pairing.domain.rank import describe
+from services.pairing.handlers import PairingDeps
+from shared.contracts.base import ERASED
+
+WORK_STANDARD = (
+    "结对干部每年通过电话、短信、微信、书信等方式与关爱对象联系交流不少于4次，"
+    "到关爱对象家庭或所在机构实地走访探视不少于2次。每次联系交流和走访探视后，填写工作记录表。"
+)
+
+
+def _plain(value: Any) -> Any:
+    if value is ERASED:
+        return "（已删除）"
+    if hasattr(value, "model_dump"):
+        return {k: _plain(getattr(value, k)) for k in type(value).model_fields}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value.value if hasattr(value, "value") else value
+
+
+async def contact_card(deps: PairingDeps, subject_id: str) -> dict[str, Any] | None:
+    """Annex 2: the subject, the guardian, the cadre and the work standard, as of now."""
+    subject = await deps.repo.subject(subject_id)
+    if subject.details is None:
+        return None
+    d = subject.details
+    card: dict[str, Any] = {
+        "subject": {
+            k: _plain(getattr(d, k))
+            for k in (
+                "subject_id",
+                "household_id",
+                "name",
+                "gender",
+                "ethnicity",
+                "birth_date",
+                "id_number",
+                "phone",
+                "residence_address",
+                "residence",
+                "health",
+                "disability_types",
+                "disability_level",
+                "disability_certificate",
+                "category",
+                "orphan_type",
+                "care_setting",
+            )
+        },
+        "guardian": _plain(d.guardian) if d.guardian else None,
+        "cadre": None,
+        "status": "exited" if subject.exited else ("paired" if subject.current else "unpaired"),
+        "waiting_since": subject.waiting_since.isoformat() if subject.waiting_since else None,
+        "work_standard": WORK_STANDARD,
+    }
+    current = subject.current
+    if current is not None:
+        cadre = await deps.repo.cadre(current.cadre_id)
+        if cadre.details is not None:
+            c = cadre.details
+            card["cadre"] = {
+                "cadre_id": c.cadre_id,
+                "name": _plain(c.name),
+                "gender": c.gender.value,
+                "ethnicity": _plain(c.ethnicity),
+                "birth_date": _plain(c.birth_date),
+                "unit_name": c.unit_name,
+                "post": _plain(c.post),
+                "rank": describe(c.rank),
+                "phone": _plain(c.phone),
+                "since": current.started_on.isoformat(),
+            }
+    return card
+
+
+async def responsible_on(deps: PairingDeps, subject_id: str, day: date) -> dict[str, Any] | None:
+    subject = await deps.repo.subject(subject_id)
+    if not subject.registered:
+        return None
+    return {
+        "subject_id": subject_id,
+        "on": day.isoformat(),
+        "cadre_ids": subject.cadres_on(day),
+        "history": [
+            {
+                "pairing_id": str(p.pairing_id),
+                "cadre_id": p.cadre_id,
+                "unit_id": p.unit_id,
+                "started_on": p.started_on.isoformat(),
+                "ended_on": p.ended_on.isoformat() if p.ended_on else None,
+                "end_reason": p.end_reason.value if p.end_reason else None,
+                "overridden": list(p.overridden),
+            }
+            for p in subject.pairings
+        ],
+    }
+
+
+async def reassignment_queue(deps: PairingDeps, today: date) -> list[dict[str, Any]]:
+    async with deps.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(
+                    subject_index.c.subject_id,
+                    subject_index.c.waiting_since,
+                    subject_index.c.waiting_unit,
+                    subject_index.c.township_code,
+                )
+                .where(subject_index.c.waiting_since.is_not(None), subject_index.c.status == "active")
+                .order_by(subject_index.c.waiting_since, subject_index.c.subject_id)
+            )
+        ).all()
+    return [
+        {
+            "subject_id": r.subject_id,
+            "unit_id": r.waiting_unit,
+            "township_code": r.township_code,
+            "waiting_since": r.waiting_since.isoformat(),
+            "waiting_days": (today - r.waiting_since).days,
+        }
+        for r in rows
+    ]
+
+
+async def override_audit(deps: PairingDeps) -> list[dict[str, Any]]:
+    async with deps.engine.connect() as conn:
+        rows = (
+            (await conn.execute(sa.select(rule_overrides).order_by(rule_overrides.c.position)))
+            .mappings()
+            .all()
+        )
+    found = []
+    for row in rows:
+        event = (await deps.repo.store.read_after(row["position"] - 1, 1))[0]
+        opened = await deps.repo.opener.open(event)
+        found.append(
+            {
+                "pairing_id": str(row["pairing_id"]),
+                "subject_id": row["subject_id"],
+                "cadre_id": row["cadre_id"],
+                "rule": row["rule"],
+                "operator": row["operator"],
+                "recorded_at": row["recorded_at"].isoformat(),
+                "reason": _plain(opened.payload.reason),  # type: ignore[attr-defined]
+            }
+        )
+    return found
+
+
+async def open_reviews(deps: PairingDeps) -> list[dict[str, Any]]:
+    async with deps.engine.connect() as conn:
+        rows = (
+            (
+                await conn.execute(
+                    sa.select(reviews).where(reviews.c.decision.is_(None)).order_by(reviews.c.opened_at)
+                )
+            )
+            .mappings()
+            .all()
+        )
+    return [
+        {
+            "review_id": str(r["review_id"]),
+            "pairing_id": str(r["pairing_id"]),
+            "subject_id": r["subject_id"],
+            "cadre_id": r["cadre_id"],
+            "cause": r["cause"],
+            "opened_at": r["opened_at"].isoformat(),
+        }
+        for r in rows
+    ]
+
+
+async def pairings_of_unit(deps: PairingDeps, unit_id: str) -> list[dict[str, Any]]:
+    async with deps.engine.connect() as conn:
+        rows = (
+            (
+                await conn.execute(
+                    sa.select(pairing_history)
+                    .where(pairing_history.c.unit_id == unit_id)
+                    .order_by(pairing_history.c.started_on)
+                )
+            )
+            .mappings()
+            .all()
+        )
+    return [
+        {
+            "pairing_id": str(r["pairing_id"]),
+            "subject_id": r["subject_id"],
+            "cadre_id": r["cadre_id"],
+            "started_on": r["started_on"].isoformat(),
+            "ended_on": r["ended_on"].isoformat() if r["ended_on"] else None,
+            "end_reason": r["end_reason"],
+        }
+        for r in rows
+    ]

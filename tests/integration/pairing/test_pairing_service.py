@@ -1,0 +1,259 @@
+"""The pairing service end to end in-process: HTTP in, events and read models checked."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from stdnum.cn import ric
+
+from services.pairing.entrypoints.api import create_app
+from services.pairing.settings import PairingSettings
+from tests.support.service_app import running_app, settings_values
+
+pytestmark = [pytest.mark.nats]
+
+VILLAGE = {"county_code": "622925", "township_code": "622925100", "village_code": "622925100201"}
+_serial = iter(range(100, 999))
+
+
+def id_number(born: date, female: bool) -> str:
+    serial = next(_serial)
+    serial = serial if (serial % 2 == 0) == female else serial + 1
+    first17 = f"622925{born:%Y%m%d}{serial:03d}"[:17]
+    return first17 + ric.calc_check_digit(first17)
+
+
+def girl(
+    name: str = "马小花", born: date = date(2014, 5, 17), household: str | None = None
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "gender": "female",
+        "birth_date": born.isoformat(),
+        "id_number": id_number(born, True),
+        "residence": VILLAGE,
+        "category": "orphan",
+        "orphan_type": "orphan",
+        "care_setting": "scattered",
+        "household_id": household,
+        "guardian": {"name": "马奶奶", "gender": "female", "relation": "祖母", "phone": "13800138000"},
+    }
+
+
+def cadre(
+    name: str, gender: str, born: date, unit: str = "u-civil", kind: str = "unit_leader"
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "gender": gender,
+        "birth_date": born.isoformat(),
+        "phone": "13900139000",
+        "unit_id": unit,
+        "unit_name": "县民政局",
+        "post": "局长",
+        "rank": {"tier": "township", "title": "principal"},
+        "party_member": True,
+        "kind": kind,
+        "links": {"village_codes": [VILLAGE["village_code"]]},
+    }
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def client(
+    request: pytest.FixtureRequest, tmp_path: Path, nats_url: str, stream_name: str, nats_cleanup: None
+) -> AsyncIterator[httpx.AsyncClient]:
+    database_url = None
+    if request.param == "postgres":
+        base = request.getfixturevalue("pg_url")
+        database_url = base.render_as_string(hide_password=False)
+    settings = PairingSettings(**settings_values(tmp_path, nats_url, stream_name, database_url))
+    async with running_app(create_app(settings)) as c:
+        yield c
+
+
+async def created(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> str:
+    response = await client.post(path, json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def test_a_girl_is_paired_with_a_woman_and_the_contact_card_shows_both(
+    client: httpx.AsyncClient,
+) -> None:
+    subject = await created(client, "/subjects", girl())
+    woman = await created(client, "/cadres", cadre("李芳", "female", date(1980, 3, 1)))
+    paired = await client.post("/pairings", json={"subject_id": subject, "cadre_id": woman})
+    assert paired.status_code == 201, paired.text
+    card = (await client.get(f"/subjects/{subject}/card")).json()
+    assert card["subject"]["name"] == "马小花"
+    assert card["guardian"]["relation"] == "祖母"
+    assert card["cadre"]["name"] == "李芳"
+    assert card["cadre"]["rank"] == "乡科级正职"
+    assert card["status"] == "paired"
+    assert "不少于4次" in card["work_standard"]
+
+
+async def test_a_person_cannot_be_registered_twice(client: httpx.AsyncClient) -> None:
+    body = girl()
+    await created(client, "/subjects", body)
+    again = await client.post("/subjects", json=body)
+    assert again.status_code == 422
+    assert again.json()["error"]["code"] == "subject_duplicate"
+
+
+async def test_a_bad_id_number_is_refused_naming_the_field(client: httpx.AsyncClient) -> None:
+    body = girl()
+    body["id_number"] = body["id_number"][:-1] + ("0" if body["id_number"][-1] != "0" else "1")
+    response = await client.post("/subjects", json=body)
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "body.id_number"
+
+
+async def test_an_ineligible_person_is_refused_with_the_reason(client: httpx.AsyncClient) -> None:
+    body = girl()
+    body.update(
+        category="severely_disabled",
+        disability_level=3,
+        birth_date="1970-01-01",
+        id_number=id_number(date(1970, 1, 1), True),
+        disability_certificate="X1",
+    )
+    response = await client.post("/subjects", json=body)
+    assert response.status_code == 422
+    codes = {d["code"] for d in response.json()["error"]["details"]}
+    assert {"disability_level_not_severe", "not_on_dibao"} <= codes
+
+
+async def test_an_in_principle_rule_needs_an_operators_reason_which_is_audited(
+    client: httpx.AsyncClient,
+) -> None:
+    subject = await created(client, "/subjects", girl())
+    await created(client, "/cadres", cadre("李芳", "female", date(1980, 3, 1)))
+    man = await created(client, "/cadres", cadre("王强", "male", date(1975, 1, 1)))
+    refused = await client.post("/pairings", json={"subject_id": subject, "cadre_id": man})
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error["code"] == "girl_needs_female_cadre"
+    assert error["details"][0]["overridable"] is True
+    overridden = await client.post(
+        "/pairings",
+        json={
+            "subject_id": subject,
+            "cadre_id": man,
+            "overrides": {"girl_needs_female_cadre": "李芳长期驻外培训，监护人同意由王强结对"},
+        },
+    )
+    assert overridden.status_code == 201, overridden.text
+    audit = await client.get(
+        "/overrides", headers={"Carepair-Await": overridden.headers["Carepair-Position"]}
+    )
+    [entry] = audit.json()
+    assert entry["rule"] == "girl_needs_female_cadre"
+    assert entry["reason"].startswith("李芳长期驻外培训")
+    assert entry["operator"] == "operator:test"
+
+
+async def test_two_operators_pairing_one_cadre_at_once_one_wins(client: httpx.AsyncClient) -> None:
+    first = await created(client, "/subjects", girl("甲"))
+    second = await created(client, "/subjects", girl("乙"))
+    woman = await created(client, "/cadres", cadre("李芳", "female", date(1980, 3, 1)))
+    answers = await asyncio.gather(
+        client.post("/pairings", json={"subject_id": first, "cadre_id": woman}),
+        client.post("/pairings", json={"subject_id": second, "cadre_id": woman}),
+    )
+    assert sorted(a.status_code for a in answers) == [201, 422]
+    loser = next(a for a in answers if a.status_code == 422)
+    assert loser.json()["error"]["code"] == "cadre_already_paired"
+
+
+async def test_a_retiring_cadre_s_subject_waits_then_is_reassigned_within_the_unit(
+    client: httpx.AsyncClient,
+) -> None:
+    subject = await created(client, "/subjects", girl())
+    old = await created(client, "/cadres", cadre("李芳", "female", date(1966, 3, 1)))
+    new = await created(client, "/cadres", cadre("张丽", "female", date(1985, 3, 1)))
+    await created(client, "/pairings", {"subject_id": subject, "cadre_id": old, "effective_on": "2026-01-10"})
+    retired = await client.post(
+        f"/cadres/{old}/retirement", json={"effective_on": "2026-06-30", "continues": False}
+    )
+    assert retired.status_code == 200
+
+    async def waiting() -> list[dict[str, Any]]:
+        for _ in range(100):
+            queue = (await client.get("/reassignments")).json()
+            if queue:
+                return list(queue)
+            await asyncio.sleep(0.05)
+        raise AssertionError("the subject never reached the reassignment queue")
+
+    [entry] = await waiting()
+    assert entry["subject_id"] == subject and entry["unit_id"] == "u-civil"
+    assert entry["waiting_since"] == "2026-06-30"
+    moved = await client.post(
+        "/reassignments", json={"subject_id": subject, "to_cadre_id": new, "effective_on": "2026-07-05"}
+    )
+    assert moved.status_code == 201, moved.text
+    on_day = (await client.get(f"/subjects/{subject}/responsible", params={"on": "2026-06-30"})).json()
+    assert on_day["cadre_ids"] == [old]  # retired that day: still responsible that day
+    after = (await client.get(f"/subjects/{subject}/responsible", params={"on": "2026-07-05"})).json()
+    assert after["cadre_ids"] == [new]
+    gap = (await client.get(f"/subjects/{subject}/responsible", params={"on": "2026-07-01"})).json()
+    assert gap["cadre_ids"] == []
+    assert [h["end_reason"] for h in after["history"]] == ["cadre_retired", None]
+
+
+async def test_a_retired_cadre_who_continues_keeps_the_pairing(client: httpx.AsyncClient) -> None:
+    subject = await created(client, "/subjects", girl())
+    old = await created(client, "/cadres", cadre("李芳", "female", date(1966, 3, 1)))
+    await created(client, "/pairings", {"subject_id": subject, "cadre_id": old})
+    await client.post(f"/cadres/{old}/retirement", json={"effective_on": "2026-06-30", "continues": True})
+    await asyncio.sleep(0.5)
+    card = (await client.get(f"/subjects/{subject}/card")).json()
+    assert card["status"] == "paired" and card["cadre"]["cadre_id"] == old
+
+
+async def test_death_ends_the_pairing_at_once(client: httpx.AsyncClient) -> None:
+    subject = await created(client, "/subjects", girl())
+    woman = await created(client, "/cadres", cadre("李芳", "female", date(1980, 3, 1)))
+    await created(client, "/pairings", {"subject_id": subject, "cadre_id": woman})
+    died = await client.post(
+        f"/subjects/{subject}/situation", json={"situation": "died", "effective_on": "2026-08-01"}
+    )
+    assert died.status_code == 200
+    card = (await client.get(f"/subjects/{subject}/card")).json()
+    assert card["status"] == "exited"
+    # The cadre is free again for another household.
+    other = await created(client, "/subjects", girl("另一个"))
+    assert (await client.post("/pairings", json={"subject_id": other, "cadre_id": woman})).status_code == 201
+
+
+async def test_a_move_opens_a_review_that_civil_affairs_and_the_unit_decide(
+    client: httpx.AsyncClient,
+) -> None:
+    subject = await created(client, "/subjects", girl())
+    woman = await created(client, "/cadres", cadre("李芳", "female", date(1980, 3, 1)))
+    await created(client, "/pairings", {"subject_id": subject, "cadre_id": woman})
+    moved = await client.post(
+        f"/subjects/{subject}/situation", json={"situation": "moved_residence", "effective_on": "2026-08-01"}
+    )
+    [review] = (
+        await client.get("/reviews", headers={"Carepair-Await": moved.headers["Carepair-Position"]})
+    ).json()
+    decided = await client.post(
+        f"/subjects/{subject}/reviews/{review['review_id']}/decision",
+        json={
+            "decision": "keep",
+            "reason": "搬迁后仍在原村附近，继续结对",
+            "decided_by": "civil_affairs",
+            "unit_confirmed_by": "县民政局办公室",
+        },
+    )
+    assert decided.status_code == 200, decided.text
+    card = (await client.get(f"/subjects/{subject}/card")).json()
+    assert card["status"] == "paired"

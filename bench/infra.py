@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import shutil
 import socket
+import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -60,11 +62,13 @@ def nats_server() -> Iterator[str]:
     if given:
         yield given
         return
-    server = EmbeddedNats(Path(tempfile.mkdtemp(prefix="carepair-bench-nats-"))).start()
+    data_dir = Path(tempfile.mkdtemp(prefix="carepair-bench-nats-"))
+    server = EmbeddedNats(data_dir).start()
     try:
         yield server.url
     finally:
         server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def machine(server: URL, nats_version: str) -> dict[str, Any]:
@@ -89,6 +93,33 @@ def machine(server: URL, nats_version: str) -> dict[str, Any]:
 
 
 _LIBRARIES = ("sqlalchemy", "asyncpg", "psycopg", "nats-py", "eventsourcing", "uvloop")
+
+
+def code_version() -> dict[str, Any]:
+    """The commit measured, and whether the code under test had uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
+            )
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return done.stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "shared", "services")
+    return {"commit": git("rev-parse", "HEAD") or None, "uncommitted_changes": bool(changed)}
+
+
+def contention() -> dict[str, Any]:
+    """How busy the machine is besides us: load average and CPU pressure (Linux PSI)."""
+    facts: dict[str, Any] = {"load_average": [round(v, 2) for v in os.getloadavg()]}
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        some = Path("/proc/pressure/cpu").read_text().splitlines()[0].split()
+        fields = dict(item.split("=") for item in some[1:])
+        facts["cpu_pressure_some_avg60"] = float(fields["avg60"])
+    return facts
 
 
 def _version(name: str) -> str | None:

@@ -6,7 +6,7 @@ import asyncio
 import statistics
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,13 +18,23 @@ class Window:
         self.measuring = False
         self.stopping = False
         self.latencies: list[float] = []
+        self.finished: list[float] = []
         self.started = 0.0
         self.elapsed = 0.0
 
     def record(self, began: float) -> None:
         """Counts one operation that began at `began` (perf_counter) and has just finished."""
         if self.measuring:
-            self.latencies.append(time.perf_counter() - began)
+            now = time.perf_counter()
+            self.latencies.append(now - began)
+            self.finished.append(now)
+
+    def timeline(self) -> list[int]:
+        """Operations finished in each whole second of the window: shows drift over a run."""
+        counts = [0] * max(round(self.elapsed), 1)
+        for moment in self.finished:
+            counts[min(int(moment - self.started), len(counts) - 1)] += 1
+        return counts
 
     def open(self) -> None:
         self.started = time.perf_counter()
@@ -37,7 +47,10 @@ class Window:
 
 
 async def run_tasks(
-    worker: Callable[[int, Window], Awaitable[None]], count: int, seconds: float, warmup: float
+    worker: Callable[[int, Window], Coroutine[Any, Any, None]],
+    count: int,
+    seconds: float,
+    warmup: float,
 ) -> Window:
     """Runs `count` asyncio workers; measures `seconds` after `warmup`."""
     window = Window()
@@ -117,6 +130,7 @@ def measured(
 
 
 def summed(window: Window, extra: dict[str, Any] | None = None) -> Measured:
+    extra = {**(extra or {}), "per_second_timeline": window.timeline()}
     return measured(len(window.latencies), window.elapsed, window.latencies, extra)
 
 

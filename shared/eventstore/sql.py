@@ -265,12 +265,21 @@ class SqlEventStore:
 
     @staticmethod
     async def _stream_versions(conn: AsyncConnection, stream_ids: set[str]) -> dict[str, int]:
-        query = (
-            sa.select(events.c.stream_id, sa.func.max(events.c.stream_version))
-            .where(events.c.stream_id.in_(stream_ids))
-            .group_by(events.c.stream_id)
-        )
-        return {stream_id: version for stream_id, version in await conn.execute(query)}
+        # One scalar subquery per stream, each an index probe on (stream_id, stream_version):
+        # a grouped max over all the batch's rows degrades to scans on a plan cached while the
+        # table was small.
+        probes = [
+            sa.select(
+                sa.literal(stream_id).label("stream_id"),
+                sa.select(sa.func.max(events.c.stream_version))
+                .where(events.c.stream_id == stream_id)
+                .scalar_subquery()
+                .label("version"),
+            )
+            for stream_id in sorted(stream_ids)
+        ]
+        query = probes[0] if len(probes) == 1 else sa.union_all(*probes)
+        return {stream_id: version for stream_id, version in await conn.execute(query) if version is not None}
 
     @staticmethod
     def _row(

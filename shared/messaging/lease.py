@@ -9,6 +9,7 @@ held.
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -41,15 +42,21 @@ class AlwaysHeld:
 class AdvisoryLockLease:
     """A PostgreSQL session advisory lock on a dedicated connection."""
 
-    def __init__(self, engine: AsyncEngine, key: int = RELAY_LOCK_KEY) -> None:
+    def __init__(self, engine: AsyncEngine, key: int = RELAY_LOCK_KEY, check_every: float = 2.0) -> None:
         self._engine = engine
         self._key = key
+        self._check_every = check_every  # how stale our belief in the lock may get, in seconds
+        self._checked_at = 0.0
         self._connection: AsyncConnection | None = None
 
     async def hold(self) -> bool:
         if self._connection is not None:
+            now = time.monotonic()
+            if now - self._checked_at < self._check_every:
+                return True
             try:
                 await self._connection.execute(sa.text("SELECT 1"))
+                self._checked_at = now
                 return True
             except Exception:  # noqa: BLE001 - the connection, and with it the lock, is gone
                 await self.release()
@@ -60,6 +67,7 @@ class AdvisoryLockLease:
         ).scalar_one()
         if taken:
             self._connection = connection
+            self._checked_at = time.monotonic()
             return True
         await connection.close()
         return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -32,6 +33,8 @@ from shared.messaging.stream import (
 )
 
 log = structlog.get_logger(__name__)
+
+PAGES_IN_FLIGHT = 2
 
 
 class EventSource(Protocol):
@@ -116,6 +119,8 @@ class Relay:
         self.published = 0
         self.healthy = False
         self.standby = False
+        self._in_flight: deque[tuple[int, int, list[asyncio.Future[Any]]]] = deque()
+        self._read_position = 0
 
     def stop(self) -> None:
         self._stopping.set()
@@ -136,6 +141,8 @@ class Relay:
                     if not leading:
                         # Taking over: the previous holder may have moved the progress on.
                         self.position = await self._progress.load()
+                        self._read_position = self.position
+                        self._in_flight.clear()
                         leading, self.standby = True, False
                     stream_ready = await self._step(stream_ready)
                     backoff = 0.2
@@ -154,30 +161,52 @@ class Relay:
     async def _step(self, stream_ready: bool) -> bool:
         if not stream_ready:
             await ensure_stream(await self._nats.jetstream(), self._stream)
-        moved = await self._relay_page()
+            self._in_flight.clear()
+            self._read_position = self.position
+        moved = await self._relay_pages()
         self.healthy = True
         if not moved:
             await self._source.committed.wait_beyond(self.position, self._poll_interval)
         return True
 
-    async def _relay_page(self) -> bool:
-        events = await self._source.read_after(self.position, self._page_size)
-        if not events:
-            return False
-        js = await self._nats.jetstream()
-        pending: list[asyncio.Future[Any]] = []
-        for event in events:
-            subject = self._stream.subject(event.producer, event.event_type)
-            pending.append(await js.publish_async(subject, encode(event), headers=headers_for(event)))
-        try:
-            await asyncio.wait_for(asyncio.gather(*pending), self._ack_timeout)
-        finally:
-            for future in pending:
-                future.cancel()  # no-op for the acknowledged ones
-        self.position = events[-1].position
-        await self._progress.save(self.position)
-        self.published += len(events)
-        return True
+    async def _relay_pages(self) -> bool:
+        """Keeps up to two pages in flight: the next one is read and sent while acks arrive.
+
+        Progress moves only when every message of the oldest page is acknowledged, and pages
+        are acknowledged in order, so the recorded position never passes an unacked event.
+        """
+        moved = False
+        while len(self._in_flight) < PAGES_IN_FLIGHT:
+            events = await self._source.read_after(self._read_position, self._page_size)
+            if not events:
+                break
+            js = await self._nats.jetstream()
+            pending = [
+                await js.publish_async(
+                    self._stream.subject(e.producer, e.event_type), encode(e), headers=headers_for(e)
+                )
+                for e in events
+            ]
+            self._in_flight.append((events[-1].position, len(events), pending))
+            self._read_position = events[-1].position
+            moved = True
+        if self._in_flight:
+            last, count, pending = self._in_flight[0]
+            try:
+                await asyncio.wait_for(asyncio.gather(*pending), self._ack_timeout)
+            except BaseException:
+                for _, _, futures in self._in_flight:
+                    for future in futures:
+                        future.cancel()
+                self._in_flight.clear()
+                self._read_position = self.position  # publish again from the last acked event
+                raise
+            self._in_flight.popleft()
+            self.position = last
+            await self._progress.save(last)
+            self.published += count
+            moved = True
+        return moved
 
     async def _sleep(self, seconds: float) -> None:
         try:

@@ -81,7 +81,8 @@ class PayloadSealer:
         for doc, payload in enumerate(payloads):
             check_contract(type(payload))
             data = payload.model_dump(mode="json", by_alias=False)
-            _refuse_reserved(data, type(payload).__name__, ())
+            if _holds_reserved(data):  # the cheap check; the slow one names the place
+                _refuse_reserved(data, type(payload).__name__, ())
             docs.append(data)
             sites.extend(_sites_to_seal(doc, data, payload))
         keys = await self._writing_keys({s.owner for s in sites})
@@ -168,6 +169,20 @@ def _children(node: Any, segment: Segment) -> Iterable[tuple[Any, Any]]:
     if isinstance(segment, int):
         return [(segment, node[segment])] if isinstance(node, list) and segment < len(node) else ()
     return [(segment, node[segment])] if isinstance(node, dict) and segment in node else ()
+
+
+def _holds_reserved(node: Any) -> bool:
+    """Whether the reserved key appears anywhere; no paths built, so it costs little."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if ENVELOPE in item:
+                return True
+            stack.extend(v for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, dict | list))
+    return False
 
 
 def _refuse_reserved(node: Any, where: str, path: Path) -> None:

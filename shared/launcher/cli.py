@@ -7,6 +7,7 @@ of its own; with no `CAREPAIR_DATABASE_URL` every service keeps SQLite files und
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import subprocess
@@ -35,6 +36,10 @@ GATEWAY_PORT = DEFAULT_PORT_BASE
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["import"]:
+        # The importer is the pairing service's; shared must not import services statically.
+        return int(importlib.import_module("services.pairing.importer.cli").main(argv[1:]))
     parser = argparse.ArgumentParser(prog="carepair", description="carepair: the pairing-care system")
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="run every service (and NATS if none is configured)")
@@ -45,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=int(os.environ.get("CAREPAIR_PORT_BASE", DEFAULT_PORT_BASE)),
         help="the gateway's port; the four services take the next ones (default 8080)",
+    )
+    commands.add_parser(
+        "import",
+        help="import subjects or cadres from .xlsx/.csv, or write the template (carepair import -h)",
     )
     args = parser.parse_args(argv)
     return run_up(args.data_dir.resolve(), demo=args.demo, port_base=args.port_base)

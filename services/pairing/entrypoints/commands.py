@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from services.pairing import handlers
+from services.pairing import handlers, suggestions
 from services.pairing.domain.identity import check_phone, check_resident_id
 from services.pairing.entrypoints.schemas import (
     Accepted,
@@ -21,6 +23,8 @@ from services.pairing.entrypoints.schemas import (
     SituationChange,
     SubjectCreate,
     SubjectFields,
+    SuggestionAcceptance,
+    SuggestionRequest,
     Transfer,
 )
 from shared.contracts.pairing import (
@@ -33,7 +37,9 @@ from shared.contracts.pairing import (
 )
 from shared.eventstore import AppendResult
 from shared.web.actor import CommandMeta
-from shared.web.consistency import POSITION_HEADER, format_token
+from shared.web.consistency import POSITION_HEADER, ConsistentRead, format_token
+from shared.web.errors import ApiError
+from shared.web.security import ServiceCaller
 
 router = APIRouter(tags=["pairing commands"])
 
@@ -194,3 +200,27 @@ async def reassign(
         deps(request), body.subject_id, body.to_cadre_id, body.overrides, meta, body.effective_on
     )
     return accepted(response, body.subject_id, result)
+
+
+@router.post("/suggestions", summary="Suggested pairings for a township or unit, with reasons")
+async def suggest_pairings(
+    body: SuggestionRequest, request: Request, _caller: ServiceCaller, _consistent: ConsistentRead
+) -> dict[str, Any]:
+    if (body.township_code is None) == (body.unit_id is None):
+        raise ApiError(422, "invalid_input", "请给出乡镇代码（township_code）或单位编号（unit_id）其中之一")
+    plan = await suggestions.suggestions(deps(request), suggestions.Scope(body.township_code, body.unit_id))
+    return {
+        "placed": [dataclasses.asdict(s) for s in plan.placed],
+        "unplaced": [dataclasses.asdict(u) for u in plan.unplaced],
+    }
+
+
+@router.post("/suggestions/accept", summary="Accept suggestions in bulk: each pairing checked again")
+async def accept_suggestions(
+    body: SuggestionAcceptance, meta: CommandMeta, request: Request, response: Response
+) -> dict[str, Any]:
+    results = await suggestions.accept(deps(request), [(p.subject_id, p.cadre_id) for p in body.pairs], meta)
+    positions = [r["position"] for r in results if r["accepted"]]
+    if positions:
+        response.headers[POSITION_HEADER] = format_token("pairing", max(positions))
+    return {"results": results, "accepted": len(positions), "refused": len(results) - len(positions)}

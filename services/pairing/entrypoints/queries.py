@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from services.pairing import views
+from services.pairing import suggestions, views
 from services.pairing.entrypoints.commands import deps
 from shared.web.consistency import ConsistentRead
 from shared.web.errors import ApiError
@@ -60,3 +60,11 @@ async def unit_pairings(
     unit_id: str, request: Request, _caller: ServiceCaller, _consistent: ConsistentRead
 ) -> list[dict[str, Any]]:
     return await views.pairings_of_unit(deps(request), unit_id)
+
+
+@router.get("/reassignments/{subject_id}/proposal", summary="A replacement from the same unit, to confirm")
+async def reassignment_proposal(subject_id: str, request: Request, _caller: ServiceCaller) -> dict[str, Any]:
+    found = await suggestions.proposal(deps(request), subject_id)
+    if found is None:
+        raise ApiError(404, "not_waiting", f"关爱对象{subject_id}不在待调整队列中")
+    return found

@@ -155,3 +155,19 @@ class Accepted(BaseModel):
     id: str
     position: str
     extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class SuggestionRequest(Body):
+    """Place the unpaired subjects of one township, or of the villages one unit is linked with."""
+
+    township_code: str | None = Field(None, max_length=12)
+    unit_id: str | None = Field(None, max_length=64)
+
+
+class SuggestedPair(Body):
+    subject_id: str
+    cadre_id: str
+
+
+class SuggestionAcceptance(Body):
+    pairs: list[SuggestedPair] = Field(min_length=1, max_length=2000)

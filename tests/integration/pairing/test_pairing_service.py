@@ -77,10 +77,19 @@ async def client(
         yield c
 
 
+LAST: dict[str, str] = {}
+
+
 async def created(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> str:
     response = await client.post(path, json=body)
     assert response.status_code == 201, response.text
+    LAST["position"] = response.headers["Carepair-Position"]
     return str(response.json()["id"])
+
+
+def seen() -> dict[str, str]:
+    """Read-your-writes: wait until the read models hold the last write."""
+    return {"Carepair-Await": LAST["position"]}
 
 
 async def test_a_girl_is_paired_with_a_woman_and_the_contact_card_shows_both(
@@ -257,3 +266,56 @@ async def test_a_move_opens_a_review_that_civil_affairs_and_the_unit_decide(
     assert decided.status_code == 200, decided.text
     card = (await client.get(f"/subjects/{subject}/card")).json()
     assert card["status"] == "paired"
+
+
+async def test_suggestions_place_a_township_and_are_accepted_in_bulk(client: httpx.AsyncClient) -> None:
+    girl_id = await created(client, "/subjects", girl("小红"))
+    boy = girl("小明")
+    boy.update(gender="male", id_number=id_number(date(2012, 2, 2), False), birth_date="2012-02-02")
+    boy_id = await created(client, "/subjects", boy)
+    woman = await created(client, "/cadres", cadre("李芳", "female", date(1980, 3, 1)))
+    man = await created(client, "/cadres", cadre("王强", "male", date(1985, 1, 1)))
+    plan = await client.post("/suggestions", json={"township_code": VILLAGE["township_code"]}, headers=seen())
+    assert plan.status_code == 200, plan.text
+    placed = {p["subject_id"]: p["cadre_id"] for p in plan.json()["placed"]}
+    assert placed == {girl_id: woman, boy_id: man}
+    assert all(p["explanation"] for p in plan.json()["placed"])
+    accepted = await client.post(
+        "/suggestions/accept", json={"pairs": [{"subject_id": s, "cadre_id": c} for s, c in placed.items()]}
+    )
+    assert accepted.json()["accepted"] == 2
+    again = (
+        await client.post(
+            "/suggestions",
+            json={"township_code": VILLAGE["township_code"]},
+            headers={"Carepair-Await": accepted.headers["Carepair-Position"]},
+        )
+    ).json()
+    assert again == {"placed": [], "unplaced": []}
+
+
+async def test_a_girl_no_one_fits_is_explained(client: httpx.AsyncClient) -> None:
+    girl_id = await created(client, "/subjects", girl())
+    await created(client, "/cadres", cadre("王强", "male", date(1985, 1, 1)))
+    plan = (
+        await client.post("/suggestions", json={"township_code": VILLAGE["township_code"]}, headers=seen())
+    ).json()
+    [unplaced] = plan["unplaced"]
+    assert unplaced["subject_id"] == girl_id
+    assert any("40周岁" in reason for reason in unplaced["reasons"])
+
+
+async def test_a_waiting_subject_gets_a_proposal_from_the_same_unit(client: httpx.AsyncClient) -> None:
+    subject = await created(client, "/subjects", girl())
+    old = await created(client, "/cadres", cadre("李芳", "female", date(1966, 3, 1)))
+    await created(client, "/cadres", cadre("赵敏", "female", date(1982, 3, 1), unit="u-other"))
+    new = await created(client, "/cadres", cadre("张丽", "female", date(1985, 3, 1)))
+    await created(client, "/pairings", {"subject_id": subject, "cadre_id": old})
+    await client.post(f"/cadres/{old}/retirement", json={"effective_on": "2026-06-30", "continues": False})
+    for _ in range(100):
+        answer = await client.get(f"/reassignments/{subject}/proposal")
+        if answer.status_code == 200:
+            break
+        await asyncio.sleep(0.05)
+    assert answer.status_code == 200, answer.text
+    assert [p["cadre_id"] for p in answer.json()["proposed"]] == [new]

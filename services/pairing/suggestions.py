@@ -1,0 +1,187 @@
+"""Suggested pairings for a township or a unit, and accepting them in bulk.
+
+The solver works on views of the people; this module gathers them (ids from the read models,
+details from the sealed streams), runs it, and turns accepted suggestions into pairings one by
+one, each checked again as any pairing is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.pairing import handlers
+from services.pairing.adapters.tables import active_pairings, cadre_holdings, cadre_index, subject_index
+from services.pairing.domain import pairing as pairings
+from services.pairing.domain.refusals import Refused
+from services.pairing.domain.rules import CadreView, SubjectView
+from services.pairing.domain.solver import Suggestions, suggest
+from services.pairing.handlers import PairingDeps
+from shared.contracts.people import Links
+from shared.eventstore import Metadata
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose subjects to place: a township's, or those in the villages a unit is linked with."""
+
+    township_code: str | None = None
+    unit_id: str | None = None
+
+
+def _links_reach(links: Links, township: str) -> bool:
+    return (
+        township in links.township_codes
+        or any(v.startswith(township) for v in links.village_codes)
+        or links.resident_township_code == township
+    )
+
+
+async def gather(
+    deps: PairingDeps, scope: Scope
+) -> tuple[list[SubjectView], list[CadreView], dict[str, str], dict[str, str]]:
+    async with deps.engine.connect() as conn:
+        cadre_rows = (
+            await conn.execute(
+                sa.select(cadre_index.c.cadre_id, cadre_index.c.unit_id, cadre_index.c.links).where(
+                    cadre_index.c.status.in_(("active", "retired_continuing"))
+                )
+            )
+        ).all()
+        if scope.unit_id is not None:
+            chosen = [r for r in cadre_rows if r.unit_id == scope.unit_id]
+            villages = {v for r in chosen for v in Links.model_validate(r.links).village_codes}
+            townships = {t for r in chosen for t in Links.model_validate(r.links).township_codes}
+            where = sa.or_(
+                subject_index.c.village_code.in_(villages), subject_index.c.township_code.in_(townships)
+            )
+        else:
+            township = scope.township_code or ""
+            chosen = [r for r in cadre_rows if _links_reach(Links.model_validate(r.links), township)]
+            where = subject_index.c.township_code == township
+        subject_ids = (
+            (
+                await conn.execute(
+                    sa.select(subject_index.c.subject_id).where(
+                        where,
+                        subject_index.c.status == "active",
+                        subject_index.c.subject_id.not_in(sa.select(active_pairings.c.subject_id)),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        cadre_ids = [r.cadre_id for r in chosen]
+        held = dict(
+            (
+                await conn.execute(
+                    sa.select(cadre_holdings.c.cadre_id, cadre_holdings.c.household_id).where(
+                        cadre_holdings.c.cadre_id.in_(cadre_ids)
+                    )
+                )
+            ).all()
+        )
+    subjects = [pairings.subject_view(await deps.repo.subject(s)) for s in subject_ids]
+    cadres = []
+    for cadre_id in cadre_ids:
+        state = await deps.repo.cadre(cadre_id)
+        if state.registered and state.can_take_pairings:
+            cadres.append(state.view())
+    households = {s.household_id for s in subjects}
+    async with deps.engine.connect() as conn:
+        paired_households = dict(
+            (
+                await conn.execute(
+                    sa.select(active_pairings.c.household_id, active_pairings.c.cadre_id).where(
+                        active_pairings.c.household_id.in_(households)
+                    )
+                )
+            ).all()
+        )
+    return subjects, cadres, held, paired_households
+
+
+async def suggestions(deps: PairingDeps, scope: Scope) -> Suggestions:
+    subjects, cadres, held, paired_households = await gather(deps, scope)
+    return suggest(subjects, cadres, held=held, paired_households=paired_households)
+
+
+async def accept(deps: PairingDeps, pairs: list[tuple[str, str]], meta: Metadata) -> list[dict[str, Any]]:
+    """Pairs each (subject, cadre) in the order given; each one is checked and reported."""
+    results: list[dict[str, Any]] = []
+    for subject_id, cadre_id in pairs:
+        try:
+            result = await handlers.pair(deps, subject_id, cadre_id, {}, meta)
+        except Refused as refused:
+            results.append(
+                {
+                    "subject_id": subject_id,
+                    "cadre_id": cadre_id,
+                    "accepted": False,
+                    "refusals": [{"code": r.code, "message": r.message} for r in refused.refusals],
+                }
+            )
+        else:
+            results.append(
+                {
+                    "subject_id": subject_id,
+                    "cadre_id": cadre_id,
+                    "accepted": True,
+                    "position": result.last_position,
+                }
+            )
+    return results
+
+
+async def proposal(deps: PairingDeps, subject_id: str) -> dict[str, Any] | None:
+    """A replacement from the same unit for a subject on the reassignment queue (the unit confirms it)."""
+    state = await deps.repo.subject(subject_id)
+    if state.details is None or state.waiting_unit is None:
+        return None
+    async with deps.engine.connect() as conn:
+        cadre_ids = (
+            (
+                await conn.execute(
+                    sa.select(cadre_index.c.cadre_id).where(
+                        cadre_index.c.unit_id == state.waiting_unit,
+                        cadre_index.c.status.in_(("active", "retired_continuing")),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        held = dict(
+            (
+                await conn.execute(
+                    sa.select(cadre_holdings.c.cadre_id, cadre_holdings.c.household_id).where(
+                        cadre_holdings.c.cadre_id.in_(cadre_ids)
+                    )
+                )
+            ).all()
+        )
+        paired_households = dict(
+            (
+                await conn.execute(
+                    sa.select(active_pairings.c.household_id, active_pairings.c.cadre_id).where(
+                        active_pairings.c.household_id == state.details.household_id
+                    )
+                )
+            ).all()
+        )
+    cadres = [
+        s.view()
+        for s in [await deps.repo.cadre(c) for c in cadre_ids]
+        if s.registered and s.can_take_pairings
+    ]
+    plan = suggest([pairings.subject_view(state)], cadres, held=held, paired_households=paired_households)
+    return {
+        "subject_id": subject_id,
+        "unit_id": state.waiting_unit,
+        "waiting_since": state.waiting_since.isoformat() if state.waiting_since else None,
+        "proposed": [{"cadre_id": s.cadre_id, "explanation": s.explanation} for s in plan.placed],
+        "unplaced_reasons": [reason for u in plan.unplaced for reason in u.reasons],
+    }

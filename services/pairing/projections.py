@@ -31,6 +31,7 @@ from shared.contracts.pairing import (
     SubjectDetails,
     SubjectExited,
     SubjectPaired,
+    SubjectSituationChanged,
 )
 from shared.eventstore import Envelope
 from shared.messaging.projection import Handler, Projection
@@ -66,6 +67,24 @@ async def subject_details(conn: AsyncConnection, envelope: Envelope) -> None:
         )
     else:
         await conn.execute(_upsert(conn, subject_index, values, "subject_id"))
+
+
+async def subject_moved(conn: AsyncConnection, envelope: Envelope) -> None:
+    event = envelope.payload
+    assert isinstance(event, SubjectSituationChanged)
+    if event.new_residence is None:
+        return
+    place = event.new_residence
+    await conn.execute(
+        sa.update(subject_index)
+        .where(subject_index.c.subject_id == event.subject_id)
+        .values(
+            county_code=place.county_code,
+            township_code=place.township_code,
+            village_code=place.village_code,
+            outside_province=place.outside_province,
+        )
+    )
 
 
 async def subject_exited(conn: AsyncConnection, envelope: Envelope) -> None:
@@ -228,6 +247,7 @@ async def review_decided(conn: AsyncConnection, envelope: Envelope) -> None:
 HANDLERS: dict[str, Handler] = {
     "SubjectRegistered": subject_details,
     "SubjectDetailsChanged": subject_details,
+    "SubjectSituationChanged": subject_moved,
     "SubjectExited": subject_exited,
     "CadreRegistered": cadre_details,
     "CadreRetired": cadre_changed,

@@ -96,8 +96,13 @@ def evolve(state: SubjectState, event: EventPayload) -> SubjectState:
         case SubjectRegistered() | SubjectDetailsChanged():
             return replace(state, details=event)
         case SubjectSituationChanged():
+            details = state.details
+            if event.new_residence is not None and details is not None:
+                # A move changes where the subject actually lives, which decides who is responsible.
+                details = details.model_copy(update={"residence": event.new_residence})
             return replace(
                 state,
+                details=details,
                 situation=(*state.situation, event.situation),
                 deceased=state.deceased or event.situation is Situation.died,
             )

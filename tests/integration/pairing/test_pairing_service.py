@@ -319,3 +319,120 @@ async def test_a_waiting_subject_gets_a_proposal_from_the_same_unit(client: http
         await asyncio.sleep(0.05)
     assert answer.status_code == 200, answer.text
     assert [p["cadre_id"] for p in answer.json()["proposed"]] == [new]
+
+
+async def test_a_move_to_another_township_makes_the_rules_look_at_the_new_residence(
+    client: httpx.AsyncClient,
+) -> None:
+    subject = await created(client, "/subjects", girl())
+    woman = await created(client, "/cadres", cadre("李芳", "female", date(1980, 3, 1)))
+    await created(client, "/pairings", {"subject_id": subject, "cadre_id": woman})
+    elsewhere = {"county_code": "622925", "township_code": "622925101", "village_code": "622925101202"}
+    moved = await client.post(
+        f"/subjects/{subject}/situation",
+        json={"situation": "moved_residence", "effective_on": "2026-08-01", "new_residence": elsewhere},
+    )
+    assert moved.status_code == 200
+    card = (await client.get(f"/subjects/{subject}/card")).json()
+    assert card["subject"]["residence"]["township_code"] == "622925101"
+    [review] = (
+        await client.get("/reviews", headers={"Carepair-Await": moved.headers["Carepair-Position"]})
+    ).json()
+    changed = await client.post(
+        f"/subjects/{subject}/reviews/{review['review_id']}/decision",
+        json={
+            "decision": "change",
+            "reason": "已搬至其他乡镇，由常住地干部结对",
+            "decided_by": "civil_affairs",
+            "unit_confirmed_by": "县民政局办公室",
+        },
+    )
+    assert changed.status_code == 200, changed.text
+    local = await created(
+        client,
+        "/cadres",
+        {
+            **cadre("马兰", "female", date(1983, 3, 1), unit="u-town"),
+            "links": {"village_codes": [elsewhere["village_code"]]},
+        },
+    )
+    assert (
+        await client.post("/pairings", json={"subject_id": subject, "cadre_id": woman})
+    ).status_code == 422
+    assert (
+        await client.post("/pairings", json={"subject_id": subject, "cadre_id": local})
+    ).status_code == 201
+
+
+async def test_a_rank_change_that_breaks_a_rule_opens_a_review_and_one_that_does_not_keeps_it_quiet(
+    client: httpx.AsyncClient,
+) -> None:
+    disabled = girl("马大哥")
+    disabled.update(
+        gender="male",
+        category="severely_disabled",
+        birth_date="1970-01-01",
+        id_number=id_number(date(1970, 1, 1), False),
+        disability_level=1,
+        disability_certificate="62292519700101",
+        dibao={"area": "rural", "grade": 1},
+        orphan_type=None,
+        care_setting="scattered",
+    )
+    subject = await created(client, "/subjects", disabled)
+    woman = await created(client, "/cadres", cadre("李芳", "female", date(1980, 3, 1)))
+    await created(client, "/pairings", {"subject_id": subject, "cadre_id": woman})
+    promoted = await client.post(
+        f"/cadres/{woman}/rank",
+        json={
+            "effective_on": "2026-09-01",
+            "rank": {"tier": "county", "title": "deputy"},
+            "kind": "unit_leader",
+        },
+    )
+    assert promoted.status_code == 200
+    await asyncio.sleep(0.5)
+    assert (
+        await client.get("/reviews", headers={"Carepair-Await": promoted.headers["Carepair-Position"]})
+    ).json() == []
+    # Now a county leader: county leaders pair with orphans only, so the pairing breaks a hard rule.
+    leader = await client.post(
+        f"/cadres/{woman}/rank",
+        json={
+            "effective_on": "2026-10-01",
+            "rank": {"tier": "county", "title": "principal"},
+            "kind": "county_leader",
+        },
+    )
+    assert leader.status_code == 200
+    for _ in range(100):
+        reviews = (await client.get("/reviews")).json()
+        if reviews:
+            break
+        await asyncio.sleep(0.05)
+    [review] = reviews
+    assert review["cause"] == "cadre_changed" and review["subject_id"] == subject
+    card = (await client.get(f"/subjects/{subject}/card")).json()
+    assert card["status"] == "paired"  # proposed for review, not changed silently
+
+
+async def test_a_unit_with_no_linked_village_can_pair_once_the_county_office_places_it(
+    client: httpx.AsyncClient,
+) -> None:
+    subject = await created(client, "/subjects", girl())
+    unplaced = await created(
+        client, "/cadres", {**cadre("周敏", "female", date(1981, 3, 1), unit="u-bank"), "links": {}}
+    )
+    refused = await client.post("/pairings", json={"subject_id": subject, "cadre_id": unplaced})
+    assert refused.json()["error"]["code"] == "unit_not_placed"
+    placed = await client.post(
+        f"/cadres/{unplaced}/placement",
+        json={
+            "links": {"village_codes": [VILLAGE["village_code"]]},
+            "reason": "县办统筹安排：该单位无帮扶村",
+        },
+    )
+    assert placed.status_code == 200
+    assert (
+        await client.post("/pairings", json={"subject_id": subject, "cadre_id": unplaced})
+    ).status_code == 201

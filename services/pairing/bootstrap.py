@@ -13,6 +13,7 @@ from services.pairing.handlers import PairingDeps
 from services.pairing.projections import PAIRING_INDEX
 from services.pairing.reactions import reactions
 from services.pairing.settings import PairingSettings
+from services.pairing.watchers import AdultWatcher
 from shared.messaging.reactor import Reactor
 from shared.runtime import ServiceRuntime, ServiceSpec
 
@@ -33,6 +34,7 @@ async def on_start(runtime: ServiceRuntime) -> None:
         "pairing-reassignment", "pairing", runtime.engine, runtime.store, runtime.opener, reactions(deps)
     )
     runtime.spawn(reactor, "reassignment")
+    runtime.spawn(AdultWatcher(deps), "adult-watch")
 
 
 SPEC = ServiceSpec(

@@ -7,28 +7,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
 import uuid
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from sqlalchemy.engine import make_url
 from stdnum.cn import ric
 
 from services.pairing import handlers
-from services.pairing.adapters.repository import Fingerprints, PairingRepository
 from services.pairing.adapters.tables import pairing_history
 from services.pairing.domain.refusals import Refused
-from services.pairing.handlers import PairingDeps
-from services.pairing.projections import PAIRING_INDEX
-from services.pairing.reactions import reactions
-from shared.contracts import CONTRACTS
 from shared.contracts.pairing import (
     CadreRegistered,
     EndReason,
@@ -47,68 +38,12 @@ from shared.contracts.people import (
     RankTier,
     RankTitle,
 )
-from shared.database import create_engine_for, migrate
-from shared.eventstore import EVENTSTORE_MIGRATIONS, Metadata
-from shared.eventstore.opener import EventOpener
-from shared.eventstore.sql import SqlEventStore
-from shared.messaging.projection import ProjectionRunner
-from shared.messaging.reactor import Reactor
-from shared.personal import MemoryKeyStore, PayloadSealer
+from shared.eventstore import Metadata
+from tests.support.pairing_world import World
 
-PAIRING_MIGRATIONS = Path(__file__).parents[3] / "services" / "pairing" / "migrations" / "versions"
 VILLAGE = Place(county_code="622925", township_code="622925100", village_code="622925100201")
 TODAY = date(2026, 11, 29)
 META = Metadata(actor="operator:property")
-
-
-class World:
-    """One pairing service's store, projection and reactor on a fresh SQLite file."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        folder = Path(tempfile.mkdtemp(prefix="carepair-prop-"))
-        url = make_url(f"sqlite:///{folder / 'pairing.sqlite'}")
-        migrate(url, [EVENTSTORE_MIGRATIONS, PAIRING_MIGRATIONS])
-        self.engine = create_engine_for(url)
-        sealer = PayloadSealer(MemoryKeyStore())
-        self.store = SqlEventStore(self.engine, "pairing", sealer)
-        opener = EventOpener(CONTRACTS, sealer)
-        repo = PairingRepository(self.store, opener, Fingerprints(b"property-test-key"))
-        self.deps = PairingDeps(repo=repo, engine=self.engine, today=lambda: TODAY)
-        self.runner = ProjectionRunner(self.engine, PAIRING_INDEX, opener)
-        self.reactor = Reactor("reassign", "pairing", self.engine, self.store, opener, reactions(self.deps))
-        self.run(self.store.start())
-        self.run(self.runner.start())
-        self.run(self._reactor_start())
-
-    async def _reactor_start(self) -> None:
-        from shared.messaging import checkpoints
-
-        await checkpoints.ensure_rows(self.engine, self.reactor.name, ["pairing"])
-
-    def run(self, work: Any) -> Any:
-        return self.loop.run_until_complete(work)
-
-    def settle(self) -> None:
-        """Applies the read model and the reactions as the background workers would."""
-        for _ in range(5):
-            self.run(
-                self.runner.apply(
-                    "pairing", self.run(self.store.read_after(self.runner.position("pairing"), 1000))
-                )
-            )
-            if not self.run(self.reactor.step()):
-                break
-        self.run(
-            self.runner.apply(
-                "pairing", self.run(self.store.read_after(self.runner.position("pairing"), 1000))
-            )
-        )
-
-    def close(self) -> None:
-        self.run(self.store.close())
-        self.run(self.engine.dispose())
-        self.loop.close()
 
 
 def id_number(born: date, female: bool, serial: int) -> str:

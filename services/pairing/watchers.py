@@ -1,0 +1,96 @@
+"""Facts that change with the calendar: an orphan turns 18 without anyone reporting it.
+
+Once a day the watcher looks at every active orphan (birth dates are sealed, so it reads the
+streams) and records `SubjectSituationChanged(turned_18)` for those whose 18th birthday has
+passed; that opens the review of their pairing as any reported change does. Recording it is
+idempotent: a subject who already has it is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import sqlalchemy as sa
+import structlog
+
+from services.pairing.adapters.tables import subject_index
+from services.pairing.domain import subject as subjects
+from services.pairing.domain.eligibility import ADULT_AGE, full_years
+from services.pairing.handlers import PairingDeps
+from shared.contracts.pairing import Situation, SubjectSituationChanged
+from shared.contracts.people import SubjectCategory
+from shared.eventstore import ConcurrencyConflict, Metadata
+
+log = structlog.get_logger(__name__)
+
+
+def eighteenth_birthday(born: date) -> date:
+    try:
+        return born.replace(year=born.year + ADULT_AGE)
+    except ValueError:  # born on 29 February: the birthday counts on 1 March
+        return date(born.year + ADULT_AGE, 3, 1)
+
+
+async def mark_adults(deps: PairingDeps) -> int:
+    """Records turned_18 for every active orphan now adult; returns how many were recorded."""
+    today = deps.today()
+    async with deps.engine.connect() as conn:
+        orphan_ids = (
+            (
+                await conn.execute(
+                    sa.select(subject_index.c.subject_id).where(
+                        subject_index.c.category == SubjectCategory.orphan.value,
+                        subject_index.c.status == "active",
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    meta = Metadata(actor="pairing:calendar")
+    recorded = 0
+    for subject_id in orphan_ids:
+        state = await deps.repo.subject(subject_id)
+        if state.details is None or state.exited or Situation.turned_18 in state.situation:
+            continue
+        born = state.details.birth_date
+        if not isinstance(born, date) or full_years(born, today) < ADULT_AGE:
+            continue  # an erased birth date cannot be judged
+        change = SubjectSituationChanged(
+            subject_id=subject_id, situation=Situation.turned_18, effective_on=eighteenth_birthday(born)
+        )
+        try:
+            await deps.repo.append_subject(state, subjects.decide_situation(state, change), meta)
+            recorded += 1
+        except ConcurrencyConflict:
+            continue  # changed meanwhile: tomorrow's round sees it again
+    return recorded
+
+
+class AdultWatcher:
+    """Runs `mark_adults` at start and then every `interval` seconds."""
+
+    def __init__(self, deps: PairingDeps, interval: float = 6 * 3600) -> None:
+        self._deps = deps
+        self._interval = interval
+        self._stopping = asyncio.Event()
+        self.healthy = False
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                count = await mark_adults(self._deps)
+                self.healthy = True
+                if count:
+                    log.info("pairing.turned_18_recorded", count=count)
+            except Exception as exc:  # noqa: BLE001 - the database is down: try at the next round
+                self.healthy = False
+                log.warning("pairing.adult_watch_failed", error=repr(exc))
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self._interval)
+            except TimeoutError:
+                pass

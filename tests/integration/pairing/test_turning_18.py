@@ -1,0 +1,78 @@
+"""An orphan who turns 18 is noticed by the calendar, and their pairing goes to review."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from services.pairing import handlers
+from services.pairing.watchers import eighteenth_birthday, mark_adults
+from shared.contracts.pairing import CadreRegistered, Situation, SubjectRegistered
+from shared.contracts.people import (
+    CadreKind,
+    CareSetting,
+    Gender,
+    Links,
+    OrphanType,
+    Place,
+    Rank,
+    RankTier,
+    RankTitle,
+)
+from shared.eventstore import Metadata
+from tests.support.pairing_world import World
+
+VILLAGE = Place(county_code="622925", township_code="622925100", village_code="622925100201")
+META = Metadata(actor="operator:test")
+
+
+def test_the_watcher_records_turned_18_once_on_the_birthday_and_opens_a_review() -> None:
+    world = World()
+    try:
+        world.today = date(2026, 3, 1)
+        orphan = SubjectRegistered(
+            subject_id="s-1",
+            household_id="h-1",
+            name="马小军",
+            gender=Gender.male,
+            birth_date=date(2008, 3, 10),
+            id_number="622925200803101015",
+            residence=VILLAGE,
+            category="orphan",
+            orphan_type=OrphanType.orphan,
+            care_setting=CareSetting.scattered,
+        )
+        world.run(handlers.register_subject(world.deps, orphan, META))
+        cadre = CadreRegistered(
+            cadre_id="c-1",
+            name="李明",
+            gender=Gender.male,
+            birth_date=date(1975, 1, 1),
+            unit_id="u-1",
+            unit_name="县民政局",
+            rank=Rank(tier=RankTier.township, title=RankTitle.principal),
+            party_member=True,
+            kind=CadreKind.unit_leader,
+            links=Links(village_codes=(VILLAGE.village_code,)),
+        )
+        world.run(handlers.register_cadre(world.deps, cadre, META))
+        world.settle()
+        world.run(handlers.pair(world.deps, "s-1", "c-1", {}, META))
+        world.settle()
+
+        world.today = date(2026, 3, 9)
+        assert world.run(mark_adults(world.deps)) == 0
+        world.today = date(2026, 3, 10)
+        assert world.run(mark_adults(world.deps)) == 1
+        assert world.run(mark_adults(world.deps)) == 0  # idempotent
+        state = world.run(world.deps.repo.subject("s-1"))
+        assert Situation.turned_18 in state.situation
+        assert [r.cause for r in state.open_reviews] == ["turned_18"]
+        assert state.current is not None  # reviewed, not ended silently
+    finally:
+        world.close()
+
+
+def test_a_leap_day_birthday_turns_18_on_the_first_of_march() -> None:
+    assert eighteenth_birthday(date(2008, 2, 29)) == date(2026, 3, 1)
+    assert eighteenth_birthday(date(2008, 3, 10)) == date(2026, 3, 10)
+    assert eighteenth_birthday(date(2008, 3, 10)) - timedelta(days=1) == date(2026, 3, 9)

@@ -123,7 +123,12 @@ def run_up(data_dir: Path, *, demo: bool, port_base: int = DEFAULT_PORT_BASE) ->
             return 1
         _print_table(data_dir, nats_url, layout, embedded_nats=nats is not None)
         if demo:
-            load_demo(data_dir, f"http://127.0.0.1:{layout['gateway']}")
+            load_demo(
+                data_dir,
+                f"http://127.0.0.1:{layout['gateway']}",
+                f"http://127.0.0.1:{layout['pairing']}",
+                embedded_secrets(data_dir)[1]["gateway"],
+            )
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:

@@ -50,8 +50,9 @@ class Carepair:
         self.port_base = _free_port_run()
         self.gateway = f"http://127.0.0.1:{self.port_base}"
         self.process: subprocess.Popen[str] | None = None
+        self.output: list[str] = []
 
-    def start(self) -> None:
+    def start(self, demo: bool = False) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -62,6 +63,7 @@ class Carepair:
                 str(self.data_dir),
                 "--port-base",
                 str(self.port_base),
+                *(["--demo"] if demo else []),
             ],
             env={**os.environ, **self.env},
             stdout=subprocess.PIPE,
@@ -76,7 +78,8 @@ class Carepair:
             if not line:
                 break
             lines.append(line)
-            if "Press Ctrl-C" in line:
+            if ("demo:" in line) if demo else ("Press Ctrl-C" in line):
+                self.output = lines
                 return
         self.stop()
         raise AssertionError("carepair up did not start:\n" + "".join(lines) + self._logs())
@@ -165,6 +168,23 @@ def _run_twice(system: Carepair) -> None:
 def test_embedded_defaults_sqlite_and_an_embedded_nats(tmp_path: Path) -> None:
     env = {"CAREPAIR_NATS_URL": "", "CAREPAIR_DATABASE_URL": ""}
     _run_twice(Carepair(tmp_path / "var", env))
+
+
+def test_the_demo_county_loads_once_with_pairings_and_visits(tmp_path: Path) -> None:
+    system = Carepair(tmp_path / "var", {"CAREPAIR_NATS_URL": "", "CAREPAIR_DATABASE_URL": ""})
+    system.start(demo=True)
+    try:
+        summary = system.output[-1]
+        assert "和政县" in summary and "pairings" in summary
+        pairings = int(summary.split(" pairings")[0].rsplit(" ", 1)[-1])
+        assert pairings >= 8
+    finally:
+        assert system.stop() == 0
+    system.start(demo=True)
+    try:
+        assert system.output[-1].strip() == "demo: already loaded"
+    finally:
+        assert system.stop() == 0
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from services.pairing.adapters.tables import active_pairings, cadre_holdings, ca
 from services.pairing.domain import cadre as cadres
 from services.pairing.domain import pairing as pairings
 from services.pairing.domain import subject as subjects
-from services.pairing.domain.refusals import Refusal, Refused
 from services.pairing.domain.rules import CadreView, PairingContext, SubjectView, check_pairing
 from shared.contracts.pairing import (
     CadreRankChanged,
@@ -299,10 +298,6 @@ async def female_cadre_available(deps: PairingDeps, girl: SubjectView, excluding
         if not check_pairing(girl, candidate, PairingContext()):
             return True
     return False
-
-
-def refusal_of(code: str, message: str) -> Refused:
-    return Refused([Refusal(code, message)])
 
 
 COMMAND_HANDLERS = {

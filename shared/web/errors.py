@@ -80,6 +80,14 @@ _STATUS_CODES = {
 }
 
 
+DATABASE_DOWN = ApiError(
+    503,
+    "store_unavailable",
+    "the database is unavailable; nothing was saved: retry shortly",
+    headers={"Retry-After": "2"},
+)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Maps every failure a route can raise to the documented shape."""
 
@@ -116,14 +124,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreUnavailable)
     async def _unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
         log.error("store.unavailable", error=str(exc))
-        return _respond(
-            ApiError(
-                503,
-                "store_unavailable",
-                "the database is unavailable; nothing was saved: retry shortly",
-                headers={"Retry-After": "2"},
-            )
-        )
+        return _respond(DATABASE_DOWN)
 
     @app.exception_handler(StoreClosed)
     async def _closed(_: Request, exc: StoreClosed) -> JSONResponse:
@@ -150,14 +151,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _database(_: Request, exc: Exception) -> JSONResponse:
         # A read, or the key store before a write, found the database down.
         log.error("database.unavailable", error_type=type(exc).__name__)
-        return _respond(
-            ApiError(
-                503,
-                "store_unavailable",
-                "the database is unavailable; nothing was saved: retry shortly",
-                headers={"Retry-After": "2"},
-            )
-        )
+        return _respond(DATABASE_DOWN)
 
     @app.exception_handler(PersonErased)
     async def _erased(_: Request, exc: PersonErased) -> JSONResponse:

@@ -44,8 +44,9 @@ def ratios(scenarios: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def save(results: dict[str, Any], output: Path | None = None) -> Path:
-    day = datetime.now().strftime("%Y-%m-%d")
-    path = output or RESULTS_DIR / f"{day}-{socket.gethostname()}.json"
+    # One file per run (not per day), so that runs on one machine can be compared.
+    stamp = datetime.now().strftime("%Y-%m-%dT%H%M")
+    path = output or RESULTS_DIR / f"{stamp}-{socket.gethostname()}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path

@@ -48,7 +48,9 @@ def _upsert(conn: AsyncConnection, table: sa.Table, values: Mapping[str, Any], k
 async def subject_details(conn: AsyncConnection, envelope: Envelope) -> None:
     event = envelope.payload
     assert isinstance(event, SubjectDetails)
-    place = event.residence
+    # The place that decides responsibility: where the subject actually lives, or, for someone
+    # living outside the province, the registered place here (as the rules use it).
+    place = event.registered_place if event.residence.outside_province else event.residence
     values = {
         "subject_id": event.subject_id,
         "household_id": event.household_id,
@@ -75,6 +77,8 @@ async def subject_moved(conn: AsyncConnection, envelope: Envelope) -> None:
     if event.new_residence is None:
         return
     place = event.new_residence
+    if place.outside_province:
+        return  # responsibility stays with the registered place in the province
     await conn.execute(
         sa.update(subject_index)
         .where(subject_index.c.subject_id == event.subject_id)
@@ -94,6 +98,11 @@ async def subject_exited(conn: AsyncConnection, envelope: Envelope) -> None:
         sa.update(subject_index)
         .where(subject_index.c.subject_id == event.subject_id)
         .values(status="exited", waiting_since=None, waiting_unit=None)
+    )
+    await conn.execute(
+        sa.update(reviews)
+        .where(reviews.c.subject_id == event.subject_id, reviews.c.decision.is_(None))
+        .values(decision="closed")
     )
 
 

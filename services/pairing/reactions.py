@@ -50,7 +50,7 @@ def cadre_left(deps: PairingDeps) -> Reaction:
             return
         meta = Metadata(actor="pairing:reassignment").caused_by(envelope)
         for subject_id in await _paired_subjects(deps, event.cadre_id):
-            for _ in range(3):
+            for attempt in range(3):
                 state = await deps.repo.subject(subject_id)
                 events = subjects.decide_cadre_left(state, event.cadre_id, reason, event.effective_on)
                 if not events:
@@ -59,7 +59,8 @@ def cadre_left(deps: PairingDeps) -> Reaction:
                     await deps.repo.append_subject(state, events, meta)
                     break
                 except ConcurrencyConflict:
-                    continue
+                    if attempt == 2:
+                        raise  # the reactor handles the page again; the decision is idempotent
 
     return react
 

@@ -15,9 +15,11 @@ import sqlalchemy as sa
 from services.pairing import handlers
 from services.pairing.adapters.tables import active_pairings, cadre_holdings, cadre_index, subject_index
 from services.pairing.domain import pairing as pairings
+from services.pairing.domain.eligibility import check_eligibility
 from services.pairing.domain.refusals import Refused
 from services.pairing.domain.rules import CadreView, SubjectView
-from services.pairing.domain.solver import Suggestions, suggest
+from services.pairing.domain.solver import Suggestions, Unplaced, suggest
+from services.pairing.domain.subject import facts_of
 from services.pairing.handlers import PairingDeps
 from shared.contracts.people import Links
 from shared.eventstore import Metadata
@@ -106,7 +108,21 @@ async def gather(
 
 async def suggestions(deps: PairingDeps, scope: Scope) -> Suggestions:
     subjects, cadres, held, paired_households = await gather(deps, scope)
-    return suggest(subjects, cadres, held=held, paired_households=paired_households)
+    # Someone no longer eligible (an orphan past 18, say) is not offered a cadre: their record
+    # waits for its review, and the plan says why.
+    eligible, ineligible = [], []
+    for view in subjects:
+        state = await deps.repo.subject(view.subject_id)
+        assert state.details is not None
+        reasons = check_eligibility(facts_of(state.details), deps.today(), view.subject_id)
+        if reasons:
+            ineligible.append(
+                Unplaced(view.subject_id, tuple(r.message for r in reasons), tuple(r.code for r in reasons))
+            )
+        else:
+            eligible.append(view)
+    plan = suggest(eligible, cadres, held=held, paired_households=paired_households)
+    return Suggestions(plan.placed, [*plan.unplaced, *ineligible])
 
 
 async def accept(deps: PairingDeps, pairs: list[tuple[str, str]], meta: Metadata) -> list[dict[str, Any]]:

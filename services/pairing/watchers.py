@@ -1,6 +1,6 @@
 """Facts that change with the calendar: an orphan turns 18 without anyone reporting it.
 
-Once a day the watcher looks at every active orphan (birth dates are sealed, so it reads the
+Every six hours the watcher looks at every active orphan (birth dates are sealed, so it reads the
 streams) and records `SubjectSituationChanged(turned_18)` for those whose 18th birthday has
 passed; that opens the review of their pairing as any reported change does. Recording it is
 idempotent: a subject who already has it is skipped.

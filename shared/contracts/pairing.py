@@ -239,6 +239,7 @@ class CadreReassigned(EventPayload):
     unit_id: str
     effective_on: date
     reason: EndReason
+    overridden: tuple[str, ...] = ()
 
 
 @register

@@ -1,7 +1,7 @@
 """A small demo county (和政县, 622925), loaded once over HTTP like any client.
 
 Three townships, twelve cared-for people (orphans, severely disabled people, 特困 households,
-one household of two) and ten cadres of four units. The pairing service suggests the
+one household of two) and ten cadres of five units. The pairing service suggests the
 pairings and the demo accepts them; each pairing then gets a few months of contacts and
 visits through the gateway. The people are invented; the division codes of the villages are
 made up under the county's real code, and the ID numbers carry valid check digits.

@@ -82,6 +82,8 @@ class Reactor:
                 await self._reactions[envelope.event_type](envelope)
         self.position = page[-1].position
         async with self._engine.begin() as conn:
-            await checkpoints.lock_and_read(conn, self.name, self._producer)
+            recorded = await checkpoints.lock_and_read(conn, self.name, self._producer)
+            # Another process of the service may have gone further: never move back.
+            self.position = max(recorded, self.position)
             await checkpoints.advance(conn, self.name, self._producer, self.position)
         return True

@@ -160,11 +160,13 @@ class ServiceRuntime:
         checks["relay"] = "ok" if self.relay.healthy else "retrying"
         if self.relay.standby:
             checks["relay_role"] = "standby"  # another process of this service relays
-        for worker in self._workers:
+        for worker, task in zip(self._workers, self._tasks, strict=True):
             health = getattr(worker, "healthy", None)
             if isinstance(health, dict):
                 for producer, ok in health.items():
                     checks[f"consumer:{producer}"] = "ok" if ok else "retrying"
+            elif worker is not self.relay and health is not None:
+                checks[task.get_name().removeprefix(f"{self.name}-")] = "ok" if health else "retrying"
         for task in self._tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 checks[task.get_name()] = f"crashed: {task.exception()!r}"

@@ -117,7 +117,12 @@ def _visit(pairing: uuid.UUID, mode: str) -> dict[str, str]:
 
 def _exercise(system: Carepair, pairing: uuid.UUID) -> None:
     with httpx.Client(base_url=system.gateway, timeout=10) as client:
-        health = client.get("/healthz")
+        # Each worker reports ready after its first round; that takes a moment after start.
+        for _ in range(100):
+            health = client.get("/healthz")
+            if health.status_code == 200:
+                break
+            time.sleep(0.1)
         assert health.status_code == 200, health.text
         assert set(health.json()["services"]) == {"pairing", "visits", "notify", "reporting"}
         tokens = []

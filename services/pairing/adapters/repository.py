@@ -26,6 +26,7 @@ from shared.contracts.pairing import (
     CadreReassigned,
     CadreRegistered,
     PairingEnded,
+    SubjectDetailsChanged,
     SubjectPaired,
     SubjectRegistered,
 )
@@ -111,6 +112,22 @@ def _registry_effect(events: Sequence[EventPayload], fingerprints: Fingerprints)
                         fingerprints.of(event.id_number),
                         "subject_duplicate",
                         "该身份证号已登记为关爱对象，不能重复登记",
+                    )
+                case SubjectDetailsChanged():
+                    # A corrected ID number moves the subject's fingerprint with it.
+                    await conn.execute(
+                        sa.delete(subject_fingerprints).where(
+                            subject_fingerprints.c.subject_id == event.subject_id
+                        )
+                    )
+                    await _claim(
+                        conn,
+                        subject_fingerprints,
+                        "subject_id",
+                        event.subject_id,
+                        fingerprints.of(event.id_number),
+                        "subject_duplicate",
+                        "该身份证号已登记为其他关爱对象",
                     )
                 case CadreRegistered():
                     await _claim(

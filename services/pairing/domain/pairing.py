@@ -149,6 +149,7 @@ def decide_reassign(
             unit_id=previous.unit_id,
             effective_on=on,
             reason=reason,
+            overridden=overridden,
         )
     ]
     events += [

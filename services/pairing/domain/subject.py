@@ -107,7 +107,7 @@ def evolve(state: SubjectState, event: EventPayload) -> SubjectState:
                 deceased=state.deceased or event.situation is Situation.died,
             )
         case SubjectExited():
-            return replace(state, exited=True, waiting_since=None, waiting_unit=None)
+            return replace(state, exited=True, waiting_since=None, waiting_unit=None, open_reviews=())
         case SubjectPaired():
             record = PairingRecord(
                 event.pairing_id,
@@ -125,7 +125,13 @@ def evolve(state: SubjectState, event: EventPayload) -> SubjectState:
             pairings = _end(
                 state.pairings, event.previous_pairing_id, event.effective_on, EndReason.reassigned
             )
-            record = PairingRecord(event.pairing_id, event.to_cadre_id, event.unit_id, event.effective_on)
+            record = PairingRecord(
+                event.pairing_id,
+                event.to_cadre_id,
+                event.unit_id,
+                event.effective_on,
+                overridden=event.overridden,
+            )
             return replace(state, pairings=(*pairings, record), waiting_since=None, waiting_unit=None)
         case ReassignmentNeeded():
             return replace(state, waiting_since=event.since, waiting_unit=event.unit_id)
@@ -271,6 +277,13 @@ def decide_review(
             reason=EndReason.review_decision,
         )
     )
+    if decision is ReviewDecision.end and state.details is not None:
+        reasons = check_eligibility(facts_of(state.details), today, state.subject_id)
+        if reasons:
+            # No longer a 关爱对象 (turned 18, left 低保, entered an institution…): the record closes.
+            cause = next((s for s in reversed(state.situation)), Situation.other)
+            events.append(SubjectExited(subject_id=state.subject_id, reason=cause, effective_on=today))
+        return events
     if decision is ReviewDecision.change:
         events.append(
             ReassignmentNeeded(

@@ -1,0 +1,99 @@
+"""Corrections and the calendar: a changed ID number, and an orphan past 18 in a plan."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from stdnum.cn import ric
+
+from services.pairing import handlers
+from services.pairing.domain.refusals import Refused
+from services.pairing.suggestions import Scope, suggestions
+from shared.contracts.pairing import CadreRegistered, SubjectDetailsChanged, SubjectRegistered
+from shared.contracts.people import (
+    CadreKind,
+    CareSetting,
+    Gender,
+    Links,
+    OrphanType,
+    Place,
+    Rank,
+    RankTier,
+    RankTitle,
+)
+from shared.eventstore import Metadata
+from tests.support.pairing_world import World
+
+VILLAGE = Place(county_code="622925", township_code="622925100", village_code="622925100201")
+META = Metadata(actor="operator:test")
+
+
+def number(born: date, serial: int) -> str:
+    first17 = f"622925{born:%Y%m%d}{serial:03d}"
+    return first17 + ric.calc_check_digit(first17)
+
+
+def orphan(subject_id: str, born: date, serial: int) -> SubjectRegistered:
+    return SubjectRegistered(
+        subject_id=subject_id,
+        household_id=f"h-{subject_id}",
+        name="马小军",
+        gender=Gender.male,
+        birth_date=born,
+        id_number=number(born, serial),
+        residence=VILLAGE,
+        category="orphan",
+        orphan_type=OrphanType.orphan,
+        care_setting=CareSetting.scattered,
+    )
+
+
+def test_a_corrected_id_number_moves_the_duplicate_check_with_it() -> None:
+    world = World()
+    try:
+        born = date(2015, 1, 1)
+        world.run(handlers.register_subject(world.deps, orphan("s-1", born, 11), META))
+        corrected = SubjectDetailsChanged(**{**orphan("s-1", born, 13).model_dump(), "subject_id": "s-1"})
+        world.run(handlers.change_subject_details(world.deps, corrected, META))
+        # The old number is free again; the new one is taken.
+        world.run(handlers.register_subject(world.deps, orphan("s-2", born, 11), META))
+        with pytest.raises(Refused) as caught:
+            world.run(handlers.register_subject(world.deps, orphan("s-3", born, 13), META))
+        assert caught.value.refusals[0].code == "subject_duplicate"
+    finally:
+        world.close()
+
+
+def test_an_orphan_past_18_is_not_offered_a_cadre_and_the_plan_says_why() -> None:
+    world = World()
+    try:
+        world.today = date(2026, 1, 1)
+        world.run(handlers.register_subject(world.deps, orphan("s-old", date(2008, 3, 10), 15), META))
+        world.run(handlers.register_subject(world.deps, orphan("s-young", date(2015, 3, 10), 17), META))
+        world.run(
+            handlers.register_cadre(
+                world.deps,
+                CadreRegistered(
+                    cadre_id="c-1",
+                    name="李明",
+                    gender=Gender.male,
+                    birth_date=date(1975, 1, 1),
+                    unit_id="u-1",
+                    unit_name="县民政局",
+                    rank=Rank(tier=RankTier.township, title=RankTitle.principal),
+                    party_member=True,
+                    kind=CadreKind.unit_leader,
+                    links=Links(village_codes=(VILLAGE.village_code,)),
+                ),
+                META,
+            )
+        )
+        world.settle()
+        world.today = date(2026, 6, 1)
+        plan = world.run(suggestions(world.deps, Scope(township_code=VILLAGE.township_code)))
+        assert [p.subject_id for p in plan.placed] == ["s-young"]
+        [unplaced] = plan.unplaced
+        assert unplaced.subject_id == "s-old" and unplaced.codes == ("orphan_adult",)
+    finally:
+        world.close()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.pairing.adapters.tables import (
     active_pairings,
+    cadre_availability,
     cadre_fingerprints,
     cadre_holdings,
     subject_fingerprints,
@@ -25,6 +26,8 @@ from shared.contracts.base import EventPayload
 from shared.contracts.pairing import (
     CadreReassigned,
     CadreRegistered,
+    CadreRetired,
+    CadreTransferred,
     PairingEnded,
     SubjectDetailsChanged,
     SubjectPaired,
@@ -129,6 +132,13 @@ def _registry_effect(events: Sequence[EventPayload], fingerprints: Fingerprints)
                         "subject_duplicate",
                         "该身份证号已登记为其他关爱对象",
                     )
+                case CadreRetired() | CadreTransferred():
+                    available = event.continues if isinstance(event, CadreRetired) else not event.leaves_area
+                    await conn.execute(
+                        sa.update(cadre_availability)
+                        .where(cadre_availability.c.cadre_id == event.cadre_id)
+                        .values(available=available)
+                    )
                 case CadreRegistered():
                     await _claim(
                         conn,
@@ -138,6 +148,9 @@ def _registry_effect(events: Sequence[EventPayload], fingerprints: Fingerprints)
                         fingerprints.of(event.name, event.birth_date.isoformat(), event.unit_id),
                         "cadre_duplicate",
                         "同一单位已登记同名同出生日期的干部，不能重复登记",
+                    )
+                    await conn.execute(
+                        sa.insert(cadre_availability).values(cadre_id=event.cadre_id, available=True)
                     )
                 case SubjectPaired():
                     await _hold(
@@ -194,6 +207,25 @@ async def _hold(
     unit_id: str,
     started_on: Any,
 ) -> None:
+    # A cadre who retired or left meanwhile takes no new pairing (the row is locked for the check).
+    available = (
+        await conn.execute(
+            sa.select(cadre_availability.c.available)
+            .where(cadre_availability.c.cadre_id == cadre_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if available is False:
+        raise Refused(
+            [
+                Refusal(
+                    "cadre_unavailable",
+                    "该干部已退休离岗或调离，不能新建结对",
+                    cadre_id=cadre_id,
+                    subject_id=subject_id,
+                )
+            ]
+        )
     # One cadre, one household: the row for the cadre is created or found, locked, and checked.
     await conn.execute(
         _insert(conn)(cadre_holdings)

@@ -33,6 +33,15 @@ cadre_holdings = sa.Table(
     sa.Column("subjects", sa.Integer, nullable=False),
 )
 
+# Written with the cadre's own events; a pairing reads it under lock, so a retirement that
+# commits first refuses the pairing, and one that commits after finds it and ends it.
+cadre_availability = sa.Table(
+    "cadre_availability",
+    metadata,
+    sa.Column("cadre_id", sa.String(64), primary_key=True),
+    sa.Column("available", sa.Boolean, nullable=False),
+)
+
 active_pairings = sa.Table(
     "active_pairings",
     metadata,

@@ -97,3 +97,44 @@ def test_an_orphan_past_18_is_not_offered_a_cadre_and_the_plan_says_why() -> Non
         assert unplaced.subject_id == "s-old" and unplaced.codes == ("orphan_adult",)
     finally:
         world.close()
+
+
+def test_a_pairing_decided_before_a_retirement_commits_after_it_is_refused() -> None:
+    """The window a race opens, made deterministic: the decision saw an active cadre."""
+    from services.pairing.domain import pairing as pairings
+    from services.pairing.domain.rules import PairingContext
+
+    world = World()
+    try:
+        world.run(handlers.register_subject(world.deps, orphan("s-1", date(2015, 1, 1), 21), META))
+        world.run(
+            handlers.register_cadre(
+                world.deps,
+                CadreRegistered(
+                    cadre_id="c-1",
+                    name="李明",
+                    gender=Gender.male,
+                    birth_date=date(1975, 1, 1),
+                    unit_id="u-1",
+                    unit_name="县民政局",
+                    rank=Rank(tier=RankTier.township, title=RankTitle.principal),
+                    party_member=True,
+                    kind=CadreKind.unit_leader,
+                    links=Links(village_codes=(VILLAGE.village_code,)),
+                ),
+                META,
+            )
+        )
+        world.settle()
+        subject = world.run(world.deps.repo.subject("s-1"))
+        stale_cadre = world.run(world.deps.repo.cadre("c-1"))
+        events = pairings.decide_pair(
+            subject, stale_cadre, PairingContext(), on=world.today, overrides={}, operator="operator:test"
+        )
+        world.run(handlers.retire_cadre(world.deps, "c-1", date(2026, 6, 30), False, META))
+        world.settle()  # the reactor runs now, before the pairing commits: nothing to end yet
+        with pytest.raises(Refused) as caught:
+            world.run(world.deps.repo.append_subject(subject, events, META))
+        assert caught.value.refusals[0].code == "cadre_unavailable"
+    finally:
+        world.close()

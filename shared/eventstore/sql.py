@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -199,7 +199,7 @@ class SqlEventStore:
         try:
             driver = await self._writer_driver_connection()
             # One statement outside any transaction block: it commits on its own.
-            outcome = json.loads(await driver.fetchval(_APPEND_BATCH_SQL, json.dumps(requests)))
+            outcome = orjson.loads(await driver.fetchval(_APPEND_BATCH_SQL, orjson.dumps(requests).decode()))
         except (OperationalError, DBAPIError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             await self._drop_writer_connection()
             self._fail(batch, StoreUnavailable(f"the {self.producer} database did not take the write: {exc}"))

@@ -10,10 +10,10 @@ duplicate window, and consumers skip any that get through by position.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import deque
 from typing import Any, Protocol
 
+import orjson
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -76,7 +76,7 @@ class SqlRelayProgress:
 
 
 def encode(event: StoredEvent) -> bytes:
-    return json.dumps(event.to_wire(), separators=(",", ":"), ensure_ascii=False).encode()
+    return orjson.dumps(event.to_wire())
 
 
 def headers_for(event: StoredEvent) -> dict[str, str]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from shared.contracts.base import ERASED, EventPayload
 from shared.personal.building import build_payload
@@ -237,12 +238,13 @@ def _parse_envelope(value: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def _aad(algorithm: str, owner: str, path: Path) -> bytes:
-    bound = ["carepair.personal", FORMAT_VERSION, algorithm, owner, list(path)]
-    return json.dumps(bound, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # Compact UTF-8 JSON: orjson writes the same bytes json.dumps(..., separators=(",", ":"),
+    # ensure_ascii=False) does for these strings and integers, several times faster.
+    return orjson.dumps(["carepair.personal", FORMAT_VERSION, algorithm, owner, list(path)])
 
 
 def _encrypt(key: DataKey, path: Path, value: Any) -> dict[str, Any]:
-    plaintext = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    plaintext = orjson.dumps(value)
     blob = cipher_named(key.algorithm).encrypt(key.key, plaintext, _aad(key.algorithm, key.person_id, path))
     return {
         "v": FORMAT_VERSION,
@@ -268,7 +270,7 @@ def _decrypt(key: DataKey, path: Path, envelope: dict[str, Any]) -> Any:
         raise TamperedCiphertext(
             f"{where} fails authentication: altered, moved, or sealed for someone else"
         ) from None
-    return json.loads(plaintext)
+    return orjson.loads(plaintext)
 
 
 def _dotted(path: Path) -> str:

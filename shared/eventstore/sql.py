@@ -9,8 +9,9 @@ so no hole appears. On SQLite the same first UPDATE takes the database's write l
 
 The lock serialises appends, so one transaction carries many: every concurrent `append` is
 queued, and one writer task commits everything that queued while the previous commit ran
-(group commit). Conflicts are decided per request inside the batch; a failing request never
-takes the others down.
+(group commit). A lone append, when nothing is committing, commits in its caller's task and
+skips the hand-over. Conflicts are decided per request inside the batch; a failing request
+never takes the others down.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class SqlEventStore:
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
         self._writer_connection: AsyncConnection | None = None
+        self._committing = asyncio.Lock()  # one commit at a time, by the writer or a lone caller
         self.batches_committed = 0
         self.events_committed = 0
 
@@ -95,9 +97,10 @@ class SqlEventStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
             self._writer = None
-        if self._writer_connection is not None:
-            await self._writer_connection.close()
-            self._writer_connection = None
+        async with self._committing:  # a caller's own commit may still be running
+            if self._writer_connection is not None:
+                await self._writer_connection.close()
+                self._writer_connection = None
 
     async def append(
         self,
@@ -112,19 +115,26 @@ class SqlEventStore:
             raise StoreClosed(f"the {self.producer} event store is not accepting writes")
         datas = await self._sealer.seal_many(payloads)
         request = _Request(stream_id, expected_version, payloads, datas, meta, effect)
+        if self._queue.empty() and not self._committing.locked():
+            # Nothing is committing: commit in the caller's task and save the hand-over to the
+            # writer. Requests arriving meanwhile queue up and go together in the next commit.
+            async with self._committing:
+                await self._commit([request])
+            return await request.future
         self._queue.put_nowait(request)
         return await request.future
 
     async def _write_loop(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                await self._commit(batch)
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
+            async with self._committing:
+                while len(batch) < self._max_batch and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                try:
+                    await self._commit(batch)
+                finally:
+                    for _ in batch:
+                        self._queue.task_done()
 
     async def _commit(self, batch: list[_Request]) -> None:
         if self.engine.dialect.name == "postgresql" and all(r.effect is None for r in batch):

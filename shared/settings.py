@@ -39,10 +39,37 @@ def refuse_placeholder(name: str, value: str, min_length: int = 16) -> str:
     return value
 
 
-class Settings(BaseSettings):
-    """Everything a carepair process reads from its environment."""
+class CallerSettings(BaseSettings):
+    """What every carepair process that calls services reads: where they are, and its credential."""
 
     model_config = SettingsConfigDict(env_prefix="CAREPAIR_", extra="ignore")
+
+    service_token: SecretStr = Field(..., description="this process's credential to other services")
+
+    pairing_url: str = "http://127.0.0.1:8081"
+    visits_url: str = "http://127.0.0.1:8082"
+    notify_url: str = "http://127.0.0.1:8083"
+    reporting_url: str = "http://127.0.0.1:8084"
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "info"
+
+    @field_validator("service_token")
+    @classmethod
+    def _real_token(cls, value: SecretStr) -> SecretStr:
+        refuse_placeholder("CAREPAIR_SERVICE_TOKEN", value.get_secret_value())
+        return value
+
+    def url_of(self, service: str) -> str:
+        return str(getattr(self, f"{service}_url"))
+
+    def service_urls(self) -> dict[str, str]:
+        return {name: self.url_of(name) for name in SERVICES}
+
+
+class Settings(CallerSettings):
+    """Everything a carepair service process reads from its environment."""
 
     data_dir: Path = Field(Path("var"), description="where SQLite files and embedded state live")
     database_url: str | None = Field(None, description="PostgreSQL server; unset means SQLite files")
@@ -62,25 +89,10 @@ class Settings(BaseSettings):
     cipher: Literal["aes-256-gcm", "sm4-gcm"] = "aes-256-gcm"
     key_cache_seconds: float = 5.0
 
-    service_token: SecretStr = Field(..., description="this process's credential to other services")
     peer_tokens: SecretStr = Field(..., description="name:token,… of the callers this service trusts")
 
-    pairing_url: str = "http://127.0.0.1:8081"
-    visits_url: str = "http://127.0.0.1:8082"
-    notify_url: str = "http://127.0.0.1:8083"
-    reporting_url: str = "http://127.0.0.1:8084"
-
-    host: str = "127.0.0.1"
-    port: int = 8080
-    log_level: str = "info"
     consistency_wait_seconds: float = 2.0
     relay_poll_seconds: float = 1.0
-
-    @field_validator("service_token")
-    @classmethod
-    def _real_token(cls, value: SecretStr) -> SecretStr:
-        refuse_placeholder("CAREPAIR_SERVICE_TOKEN", value.get_secret_value())
-        return value
 
     def peers(self) -> dict[str, str]:
         """Maps each trusted caller's token to its name."""
@@ -97,6 +109,3 @@ class Settings(BaseSettings):
 
     def keystore_database(self) -> URL:
         return service_database_url("keys", self.database_url, self.keystore_url, self.data_dir)
-
-    def url_of(self, service: str) -> str:
-        return str(getattr(self, f"{service}_url"))

@@ -10,22 +10,15 @@ from stdnum.cn import ric
 from services.pairing import handlers
 from services.pairing.domain.refusals import Refused
 from services.pairing.suggestions import Scope, suggestions
-from shared.contracts.pairing import CadreRegistered, SubjectDetailsChanged, SubjectRegistered
+from shared.contracts.pairing import SubjectDetailsChanged, SubjectRegistered
 from shared.contracts.people import (
-    CadreKind,
     CareSetting,
     Gender,
-    Links,
     OrphanType,
-    Place,
-    Rank,
-    RankTier,
-    RankTitle,
 )
 from shared.eventstore import Metadata
-from tests.support.pairing_world import World
+from tests.support.pairing_world import VILLAGE, World, unit_leader
 
-VILLAGE = Place(county_code="622925", township_code="622925100", village_code="622925100201")
 META = Metadata(actor="operator:test")
 
 
@@ -71,24 +64,7 @@ def test_an_orphan_past_18_is_not_offered_a_cadre_and_the_plan_says_why() -> Non
         world.today = date(2026, 1, 1)
         world.run(handlers.register_subject(world.deps, orphan("s-old", date(2008, 3, 10), 15), META))
         world.run(handlers.register_subject(world.deps, orphan("s-young", date(2015, 3, 10), 17), META))
-        world.run(
-            handlers.register_cadre(
-                world.deps,
-                CadreRegistered(
-                    cadre_id="c-1",
-                    name="李明",
-                    gender=Gender.male,
-                    birth_date=date(1975, 1, 1),
-                    unit_id="u-1",
-                    unit_name="县民政局",
-                    rank=Rank(tier=RankTier.township, title=RankTitle.principal),
-                    party_member=True,
-                    kind=CadreKind.unit_leader,
-                    links=Links(village_codes=(VILLAGE.village_code,)),
-                ),
-                META,
-            )
-        )
+        world.run(handlers.register_cadre(world.deps, unit_leader("c-1"), META))
         world.settle()
         world.today = date(2026, 6, 1)
         plan = world.run(suggestions(world.deps, Scope(township_code=VILLAGE.township_code)))
@@ -107,24 +83,7 @@ def test_a_pairing_decided_before_a_retirement_commits_after_it_is_refused() -> 
     world = World()
     try:
         world.run(handlers.register_subject(world.deps, orphan("s-1", date(2015, 1, 1), 21), META))
-        world.run(
-            handlers.register_cadre(
-                world.deps,
-                CadreRegistered(
-                    cadre_id="c-1",
-                    name="李明",
-                    gender=Gender.male,
-                    birth_date=date(1975, 1, 1),
-                    unit_id="u-1",
-                    unit_name="县民政局",
-                    rank=Rank(tier=RankTier.township, title=RankTitle.principal),
-                    party_member=True,
-                    kind=CadreKind.unit_leader,
-                    links=Links(village_codes=(VILLAGE.village_code,)),
-                ),
-                META,
-            )
-        )
+        world.run(handlers.register_cadre(world.deps, unit_leader("c-1"), META))
         world.settle()
         subject = world.run(world.deps.repo.subject("s-1"))
         stale_cadre = world.run(world.deps.repo.cadre("c-1"))

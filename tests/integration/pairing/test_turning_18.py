@@ -6,22 +6,15 @@ from datetime import date, timedelta
 
 from services.pairing import handlers
 from services.pairing.watchers import eighteenth_birthday, mark_adults
-from shared.contracts.pairing import CadreRegistered, Situation, SubjectRegistered
+from shared.contracts.pairing import Situation, SubjectRegistered
 from shared.contracts.people import (
-    CadreKind,
     CareSetting,
     Gender,
-    Links,
     OrphanType,
-    Place,
-    Rank,
-    RankTier,
-    RankTitle,
 )
 from shared.eventstore import Metadata
-from tests.support.pairing_world import World
+from tests.support.pairing_world import VILLAGE, World, unit_leader
 
-VILLAGE = Place(county_code="622925", township_code="622925100", village_code="622925100201")
 META = Metadata(actor="operator:test")
 
 
@@ -42,18 +35,7 @@ def test_the_watcher_records_turned_18_once_on_the_birthday_and_opens_a_review()
             care_setting=CareSetting.scattered,
         )
         world.run(handlers.register_subject(world.deps, orphan, META))
-        cadre = CadreRegistered(
-            cadre_id="c-1",
-            name="李明",
-            gender=Gender.male,
-            birth_date=date(1975, 1, 1),
-            unit_id="u-1",
-            unit_name="县民政局",
-            rank=Rank(tier=RankTier.township, title=RankTitle.principal),
-            party_member=True,
-            kind=CadreKind.unit_leader,
-            links=Links(village_codes=(VILLAGE.village_code,)),
-        )
+        cadre = unit_leader("c-1")
         world.run(handlers.register_cadre(world.deps, cadre, META))
         world.settle()
         world.run(handlers.pair(world.deps, "s-1", "c-1", {}, META))

@@ -38,6 +38,8 @@ from shared.contracts.registry import CONTRACTS
 
 register = CONTRACTS.register("pairing")
 
+# Ids are never empty: an empty owner id could not key a person's data.
+Id = Annotated[str, Field(min_length=1, max_length=64)]
 SubjectText = Annotated[str, Personal("subject_id")]
 CadreText = Annotated[str, Personal("cadre_id")]
 
@@ -45,8 +47,8 @@ CadreText = Annotated[str, Personal("cadre_id")]
 class SubjectDetails(EventPayload):
     """Everything the contact card (annex 2) and the rules know about a subject."""
 
-    subject_id: str
-    household_id: str
+    subject_id: Id
+    household_id: Id
     name: SubjectText = Field(max_length=40)
     gender: Gender
     ethnicity: SubjectText = Field(default="", max_length=20)
@@ -98,7 +100,7 @@ class Situation(StrEnum):
 class SubjectSituationChanged(EventPayload):
     """Something changed in the subject's life; death ends the pairing at once, the rest is reviewed."""
 
-    subject_id: str
+    subject_id: Id
     situation: Situation
     effective_on: date
     new_residence: Place | None = None
@@ -109,7 +111,7 @@ class SubjectSituationChanged(EventPayload):
 class SubjectExited(EventPayload):
     """The subject is no longer cared for by the programme."""
 
-    subject_id: str
+    subject_id: Id
     reason: Situation
     effective_on: date
 
@@ -117,13 +119,13 @@ class SubjectExited(EventPayload):
 class CadreDetails(EventPayload):
     """Everything the contact card and the rules know about a cadre."""
 
-    cadre_id: str
+    cadre_id: Id
     name: CadreText = Field(max_length=40)
     gender: Gender
     ethnicity: CadreText = Field(default="", max_length=20)
     birth_date: Annotated[date, Personal("cadre_id")]
     phone: CadreText = Field(default="", max_length=20)
-    unit_id: str = Field(max_length=64)
+    unit_id: Id
     unit_name: str = Field(max_length=100)
     post: CadreText = Field(default="", max_length=100)
     rank: Rank
@@ -141,7 +143,7 @@ class CadreRegistered(CadreDetails):
 class CadreRetired(EventPayload):
     """A cadre retired; one who continues keeps their pairing, managed by the old unit."""
 
-    cadre_id: str
+    cadre_id: Id
     effective_on: date
     continues: bool
 
@@ -150,9 +152,9 @@ class CadreRetired(EventPayload):
 class CadreTransferred(EventPayload):
     """A cadre moved to another unit; leaving the area ends their part in this county's pairings."""
 
-    cadre_id: str
+    cadre_id: Id
     effective_on: date
-    unit_id: str
+    unit_id: Id
     unit_name: str
     leaves_area: bool
     links: Links = Links()
@@ -162,7 +164,7 @@ class CadreTransferred(EventPayload):
 class CadreRankChanged(EventPayload):
     """A cadre's post or rank changed; the pairing stays unless a rule now fails."""
 
-    cadre_id: str
+    cadre_id: Id
     effective_on: date
     rank: Rank
     post: CadreText = Field(default="", max_length=100)
@@ -173,7 +175,7 @@ class CadreRankChanged(EventPayload):
 class CadrePlaced(EventPayload):
     """The county office placed a cadre whose unit has no linked village (an operator decision)."""
 
-    cadre_id: str
+    cadre_id: Id
     links: Links
     reason: CadreText = Field(max_length=1000)
 
@@ -183,10 +185,10 @@ class SubjectPaired(EventPayload):
     """A subject was paired with a cadre (结对)."""
 
     pairing_id: uuid.UUID
-    subject_id: str
-    household_id: str
-    cadre_id: str
-    unit_id: str
+    subject_id: Id
+    household_id: Id
+    cadre_id: Id
+    unit_id: Id
     effective_on: date
     overridden: tuple[str, ...] = ()
 
@@ -196,8 +198,8 @@ class RuleOverridden(EventPayload):
     """An operator overrode an in-principle rule for a pairing, with a written reason (for audit)."""
 
     pairing_id: uuid.UUID
-    subject_id: str
-    cadre_id: str
+    subject_id: Id
+    cadre_id: Id
     rule: str
     reason: SubjectText = Field(max_length=1000)
     operator: str
@@ -219,8 +221,8 @@ class PairingEnded(EventPayload):
     """A pairing ended; its history stays."""
 
     pairing_id: uuid.UUID
-    subject_id: str
-    cadre_id: str
+    subject_id: Id
+    cadre_id: Id
     effective_on: date
     reason: EndReason
     note: SubjectText = Field(default="", max_length=1000)
@@ -232,11 +234,11 @@ class CadreReassigned(EventPayload):
 
     pairing_id: uuid.UUID
     previous_pairing_id: uuid.UUID
-    subject_id: str
-    household_id: str
-    from_cadre_id: str
-    to_cadre_id: str
-    unit_id: str
+    subject_id: Id
+    household_id: Id
+    from_cadre_id: Id
+    to_cadre_id: Id
+    unit_id: Id
     effective_on: date
     reason: EndReason
     overridden: tuple[str, ...] = ()
@@ -246,9 +248,9 @@ class CadreReassigned(EventPayload):
 class ReassignmentNeeded(EventPayload):
     """A subject lost their cadre and no one of the unit fits yet: they wait on the queue."""
 
-    subject_id: str
-    previous_cadre_id: str
-    unit_id: str
+    subject_id: Id
+    previous_cadre_id: Id
+    unit_id: Id
     since: date
     reason: EndReason
 
@@ -265,8 +267,8 @@ class PairingReviewOpened(EventPayload):
 
     review_id: uuid.UUID
     pairing_id: uuid.UUID
-    subject_id: str
-    cadre_id: str
+    subject_id: Id
+    cadre_id: Id
     cause: str
     failing_rules: tuple[str, ...] = ()
 
@@ -277,7 +279,7 @@ class PairingReviewDecided(EventPayload):
 
     review_id: uuid.UUID
     pairing_id: uuid.UUID
-    subject_id: str
+    subject_id: Id
     decision: ReviewDecision
     reason: SubjectText = Field(max_length=1000)
     decided_by: str

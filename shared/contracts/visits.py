@@ -37,8 +37,8 @@ class VisitLogged(EventPayload):
 
     visit_id: uuid.UUID
     pairing_id: uuid.UUID
-    subject_id: str
-    cadre_id: str
+    subject_id: str = Field(min_length=1, max_length=64)
+    cadre_id: str = Field(min_length=1, max_length=64)
     mode: ContactMode
     happened_on: date
     record: Annotated[str, Personal("subject_id")] = Field(max_length=4000)

@@ -12,8 +12,10 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -56,6 +58,11 @@ def sync_url(url: URL) -> URL:
 
 def is_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite"
+
+
+def dialect_insert(dialect_name: str) -> Any:
+    """The INSERT construct with ON CONFLICT for the dialect: carepair runs on these two only."""
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
 
 
 def create_engine_for(url: URL, *, pool_size: int = 10) -> AsyncEngine:

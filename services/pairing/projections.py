@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.pairing.adapters.tables import (
@@ -33,12 +32,13 @@ from shared.contracts.pairing import (
     SubjectPaired,
     SubjectSituationChanged,
 )
+from shared.database import dialect_insert
 from shared.eventstore import Envelope
 from shared.messaging.projection import Handler, Projection
 
 
 def _upsert(conn: AsyncConnection, table: sa.Table, values: Mapping[str, Any], key: str) -> Any:
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(conn.dialect.name)
     statement = insert(table).values(**values)
     return statement.on_conflict_do_update(
         index_elements=[key], set_={k: statement.excluded[k] for k in values if k != key}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.database import dialect_insert
 from shared.eventstore.schema import consumer_checkpoints as table
 
 
@@ -18,7 +18,7 @@ async def ensure_rows(engine: AsyncEngine, consumer: str, producers: list[str]) 
         missing = [p for p in producers if p not in known]
         if missing:
             # Two processes of one service may start at once: the second insert does nothing.
-            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            insert = dialect_insert(conn.dialect.name)
             await conn.execute(
                 insert(table).on_conflict_do_nothing(),
                 [{"consumer": consumer, "producer": p, "position": 0} for p in missing],

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.database import dialect_insert
 from shared.personal.ciphers import cipher_named
 from shared.personal.keystore import DataKey, PersonErased
 from shared.personal.master_key import MasterKey
@@ -63,7 +63,7 @@ class SqlKeyStore:
         dialect = engine.dialect.name
         if dialect not in ("postgresql", "sqlite"):
             raise ValueError(f"SqlKeyStore runs on PostgreSQL or SQLite, not {dialect}")
-        self._insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._insert: Any = dialect_insert(dialect)
 
     async def key_for_writing(self, person_id: str) -> DataKey:
         row = await self._row(person_id)

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -33,6 +32,7 @@ from shared.contracts.pairing import (
     SubjectPaired,
     SubjectRegistered,
 )
+from shared.database import dialect_insert
 from shared.eventstore import AppendResult, EventStore, Metadata
 from shared.eventstore.opener import EventOpener
 
@@ -180,7 +180,7 @@ def _registry_effect(events: Sequence[EventPayload], fingerprints: Fingerprints)
 
 
 def _insert(conn: AsyncConnection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    return dialect_insert(conn.dialect.name)
 
 
 async def _claim(

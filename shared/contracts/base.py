@@ -108,9 +108,6 @@ class ContractRegistry:
     def types(self) -> list[str]:
         return sorted(self._classes)
 
-    def types_of(self, producer: str) -> list[str]:
-        return sorted(n for n, c in self._classes.items() if c.producer == producer)
-
     def upcast(self, event_type: str, version: int, data: dict[str, Any]) -> dict[str, Any]:
         """Brings stored data of `version` up to the contract's current schema version."""
         current = self.payload_class(event_type).schema_version

@@ -7,11 +7,12 @@ a commit visible before it releases the transaction's locks, so the next writer 
 position N+1 after N is visible to every reader; a rolled-back append leaves `last` unchanged,
 so no hole appears. On SQLite the same first UPDATE takes the database's write lock.
 
-The lock serialises appends, so one transaction carries many: every concurrent `append` is
-queued, and one writer task commits everything that queued while the previous commit ran
-(group commit). A lone append, when nothing is committing, commits in its caller's task and
-skips the hand-over. Conflicts are decided per request inside the batch; a failing request
-never takes the others down.
+The lock serialises appends, so one transaction carries many (group commit): concurrent
+`append` calls queue, and each commit takes everything queued, at most one request per stream.
+A caller that finds nothing committing yields once, so that the appends ready in the same turn
+of the event loop join its batch; if it is then alone, it commits in its own task. On
+PostgreSQL each batch is one call to a server-side function. Conflicts are decided per request
+inside the batch; a failing request never takes the others down.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +38,12 @@ from shared.eventstore.errors import ConcurrencyConflict, StoreClosed, StoreUnav
 from shared.eventstore.ports import ANY_VERSION, CommitSignal, Effect, Sealer
 from shared.eventstore.schema import event_positions, events
 
-_APPEND_BATCH_SQL = "SELECT carepair_append_batch($1::jsonb)::text"
+# A lone request goes to a function of four plain statements; a batch goes to the set-based
+# function (at most one request per stream). Measured: the lone one is cheaper for one request.
+_APPEND_STREAM_SQL = "SELECT version, first FROM carepair_append_stream($1, $2, $3, $4, $5, $6, $7, $8)"
+_APPEND_EVENTS_SQL = (
+    "SELECT versions, firsts FROM carepair_append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+)
 
 _LOCK_POSITIONS = (
     sa.update(event_positions)
@@ -45,8 +52,10 @@ _LOCK_POSITIONS = (
     .returning(event_positions.c.last)
 )
 
+_UNAVAILABLE = (OperationalError, DBAPIError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
-@dataclass
+
+@dataclass(slots=True, eq=False)
 class _Request:
     stream_id: str
     expected_version: int
@@ -54,9 +63,7 @@ class _Request:
     datas: list[dict[str, Any]]
     meta: Metadata
     effect: Effect | None
-    future: asyncio.Future[AppendResult] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    future: asyncio.Future[AppendResult]
 
 
 class SqlEventStore:
@@ -75,32 +82,31 @@ class SqlEventStore:
         self.committed = CommitSignal()
         self._sealer = sealer
         self._max_batch = max_batch
-        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
-        self._closing = False
-        self._writer_connection: AsyncConnection | None = None
-        self._committing = asyncio.Lock()  # one commit at a time, by the writer or a lone caller
+        self._postgres = engine.dialect.name == "postgresql"
+        self._pending: deque[_Request] = deque()
+        # One commit at a time: a second batch sent while one commits could reach the server
+        # first, and a request it defers for a stream must see the earlier one committed.
+        self._committing = False
+        self._background: set[asyncio.Task[None]] = set()
+        self._quiet = asyncio.Event()  # set when nothing is pending or committing
+        self._quiet.set()
+        self._open = False
+        self._connection: tuple[AsyncConnection, Any] | None = None  # and its asyncpg driver
         self.batches_committed = 0
         self.events_committed = 0
 
     async def start(self) -> None:
-        """Reads the last committed position and starts the group-commit writer."""
+        """Reads the last committed position and starts taking writes."""
         await self.committed.notify(await self.last_position())
-        self._writer = asyncio.create_task(self._write_loop(), name=f"{self.producer}-writer")
+        self._open = True
 
     async def close(self) -> None:
         """Commits what is queued, then stops taking writes."""
-        self._closing = True
-        if self._writer is not None:
-            await self._queue.join()
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-            self._writer = None
-        async with self._committing:  # a caller's own commit may still be running
-            if self._writer_connection is not None:
-                await self._writer_connection.close()
-                self._writer_connection = None
+        self._open = False
+        await self._quiet.wait()
+        if self._connection is not None:
+            await self._connection[0].close()
+            self._connection = None
 
     async def append(
         self,
@@ -111,35 +117,78 @@ class SqlEventStore:
         *,
         effect: Effect | None = None,
     ) -> AppendResult:
-        if self._closing or self._writer is None:
+        if not self._open:
             raise StoreClosed(f"the {self.producer} event store is not accepting writes")
         datas = await self._sealer.seal_many(payloads)
-        request = _Request(stream_id, expected_version, payloads, datas, meta, effect)
-        if self._queue.empty() and not self._committing.locked():
-            # Nothing is committing: commit in the caller's task and save the hand-over to the
-            # writer. Requests arriving meanwhile queue up and go together in the next commit.
-            async with self._committing:
-                await self._commit([request])
-            return await request.future
-        self._queue.put_nowait(request)
-        return await request.future
-
-    async def _write_loop(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            async with self._committing:
-                while len(batch) < self._max_batch and not self._queue.empty():
-                    batch.append(self._queue.get_nowait())
+        future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Request(stream_id, expected_version, payloads, datas, meta, effect, future))
+        self._quiet.clear()
+        if not self._committing:
+            # Let the appends that are ready in this same turn of the loop join, so that they
+            # go in one batch instead of one after another.
+            await asyncio.sleep(0)
+        if self._pending and not self._committing:
+            batch = self._take_batch()
+            if len(batch) == 1 and batch[0].future is future:
+                # Only this caller's own append: commit it in this task and save the two turns
+                # of the loop that starting a task and hearing back from it take.
+                self._committing = True
                 try:
                     await self._commit(batch)
                 finally:
-                    for _ in batch:
-                        self._queue.task_done()
+                    self._finished()
+            else:
+                self._start(batch)
+        return await future
+
+    def _take_batch(self) -> list[_Request]:
+        """The next batch: queued requests in order, at most one per stream.
+
+        A second request for a stream waits, ahead of the rest, for the next batch: it may
+        depend on the first (its expected version), and the batch function checks every
+        stream once.
+        """
+        batch: list[_Request] = []
+        streams: set[str] = set()
+        deferred: list[_Request] = []
+        while self._pending and len(batch) < self._max_batch and len(deferred) < self._max_batch:
+            request = self._pending.popleft()
+            if request.stream_id in streams:
+                deferred.append(request)
+            else:
+                streams.add(request.stream_id)
+                batch.append(request)
+        self._pending.extendleft(reversed(deferred))
+        return batch
+
+    def _start(self, batch: list[_Request]) -> None:
+        self._committing = True
+        task = asyncio.create_task(self._commit_then_finish(batch), name=f"{self.producer}-commit")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _commit_then_finish(self, batch: list[_Request]) -> None:
+        try:
+            await self._commit(batch)
+        finally:
+            self._finished()
+
+    def _finished(self) -> None:
+        """A commit ended: start the next batch with what queued meanwhile."""
+        self._committing = False
+        if self._pending:
+            self._start(self._take_batch())
+        else:
+            self._quiet.set()
 
     async def _commit(self, batch: list[_Request]) -> None:
-        if self.engine.dialect.name == "postgresql" and all(r.effect is None for r in batch):
-            await self._commit_in_one_call(batch)
-            return
+        if self._postgres and all(r.effect is None for r in batch):
+            await self._commit_by_function(batch)
+        else:
+            await self._commit_by_statements(batch)
+
+    async def _commit_by_statements(self, batch: list[_Request]) -> None:
+        """Lock, check, insert and move the counter statement by statement (SQLite, effects)."""
         accepted: list[tuple[_Request, AppendResult]] = []
         try:
             async with self.engine.begin() as conn:
@@ -185,65 +234,91 @@ class SqlEventStore:
             return
         await self._settle(accepted)
 
-    async def _commit_in_one_call(self, batch: list[_Request]) -> None:
-        """PostgreSQL: the whole batch in one round trip to `carepair_append_batch`."""
-        requests = [
-            {
-                "stream_id": r.stream_id,
-                "expected": r.expected_version,
-                "correlation_id": str(r.meta.correlation_id),
-                "causation_id": str(r.meta.causation_id) if r.meta.causation_id else None,
-                "actor": r.meta.actor,
-                "events": [
-                    {
-                        "event_id": str(uuid.uuid4()),
-                        "event_type": payload.event_type,
-                        "schema_version": payload.schema_version,
-                        "data": data,
-                    }
-                    for payload, data in zip(r.payloads, r.datas, strict=True)
-                ],
-            }
-            for r in batch
-        ]
+    async def _commit_by_function(self, batch: list[_Request]) -> None:
+        """PostgreSQL: the whole batch in one round trip, one statement that commits on its own.
+
+        Typed arrays travel in binary; only each event's data is JSON text.
+        """
         try:
-            driver = await self._writer_driver_connection()
-            # One statement outside any transaction block: it commits on its own.
-            outcome = orjson.loads(await driver.fetchval(_APPEND_BATCH_SQL, orjson.dumps(requests).decode()))
-        except (OperationalError, DBAPIError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            await self._drop_writer_connection()
+            if len(batch) == 1:
+                r = batch[0]
+                outcomes = [
+                    tuple(
+                        await self._call(
+                            _APPEND_STREAM_SQL,
+                            r.stream_id,
+                            r.expected_version,
+                            r.meta.correlation_id,
+                            r.meta.causation_id,
+                            r.meta.actor,
+                            *self._event_arrays(batch),
+                        )
+                    )
+                ]
+            else:
+                versions, firsts = await self._call(
+                    _APPEND_EVENTS_SQL,
+                    [r.stream_id for r in batch],
+                    [r.expected_version for r in batch],
+                    [len(r.payloads) for r in batch],
+                    [r.meta.correlation_id for r in batch],
+                    [r.meta.causation_id for r in batch],
+                    [r.meta.actor for r in batch],
+                    *self._event_arrays(batch),
+                )
+                outcomes = list(zip(versions, firsts, strict=True))
+        except asyncpg.InvalidParameterValueError as exc:  # a batch the function refuses: a bug
+            self._fail(batch, exc)
+            return
+        except _UNAVAILABLE as exc:
             self._fail(batch, StoreUnavailable(f"the {self.producer} database did not take the write: {exc}"))
             return
         except Exception as exc:  # a bug: fail the batch loudly rather than hang its callers
             self._fail(batch, exc)
             return
         accepted: list[tuple[_Request, AppendResult]] = []
-        for request, result in zip(batch, outcome, strict=True):
-            if "conflict" in result:
+        for request, (version, first) in zip(batch, outcomes, strict=True):
+            if first == 0:  # the expected version did not match; `version` is the stream's
                 request.future.set_exception(
-                    ConcurrencyConflict(request.stream_id, request.expected_version, result["conflict"])
+                    ConcurrencyConflict(request.stream_id, request.expected_version, version)
                 )
                 continue
-            first, count = result["first"], len(request.payloads)
-            positions = tuple(range(first, first + count))
-            accepted.append((request, AppendResult(request.stream_id, result["version"], positions)))
+            positions = tuple(range(first, first + len(request.payloads)))
+            accepted.append((request, AppendResult(request.stream_id, version, positions)))
         await self._settle(accepted)
 
-    async def _writer_driver_connection(self) -> Any:
-        """The writer's own asyncpg connection, checked out once and kept (no pool hop per batch)."""
-        if self._writer_connection is None:
+    @staticmethod
+    def _event_arrays(batch: list[_Request]) -> tuple[list[Any], ...]:
+        """Event types, schema versions and data (as JSON text), in request order.
+
+        The server draws the event ids.
+        """
+        types: list[str] = []
+        versions: list[int] = []
+        datas: list[str] = []
+        for request in batch:
+            for payload, data in zip(request.payloads, request.datas, strict=True):
+                types.append(payload.event_type)
+                versions.append(payload.schema_version)
+                datas.append(orjson.dumps(data).decode())
+        return types, versions, datas
+
+    async def _call(self, query: str, *args: Any) -> Any:
+        """Runs one autocommitting statement on the connection kept for appends (no pool hop)."""
+        if self._connection is None:
             connection = await self.engine.connect()
             await connection.execution_options(isolation_level="AUTOCOMMIT")
-            self._writer_connection = connection
-        raw = await self._writer_connection.get_raw_connection()
-        return raw.driver_connection
-
-    async def _drop_writer_connection(self) -> None:
-        if self._writer_connection is not None:
+            self._connection = (connection, (await connection.get_raw_connection()).driver_connection)
+        connection, driver = self._connection
+        try:
+            return await driver.fetchrow(query, *args)
+        except BaseException:
+            # Failed, or cancelled mid-call: its state is unknown, so it is not used again.
+            self._connection = None
             with contextlib.suppress(Exception):
-                await self._writer_connection.invalidate()
-                await self._writer_connection.close()
-            self._writer_connection = None
+                await connection.invalidate()
+                await connection.close()
+            raise
 
     @staticmethod
     def _fail(batch: list[_Request], exc: BaseException) -> None:

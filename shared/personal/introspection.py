@@ -40,6 +40,11 @@ def personal_fields(payload_cls: type[BaseModel]) -> list[PersonalField]:
     return list(_personal_fields(payload_cls))
 
 
+def contract_fields(payload_cls: type[BaseModel]) -> tuple[PersonalField, ...]:
+    """The marked fields as a shared tuple (no copy): for the sealer's hot path."""
+    return _personal_fields(payload_cls)
+
+
 def check_contract(payload_cls: type[BaseModel]) -> None:
     """Raises `PersonalContractError` unless every marker's owner is a plain top-level field."""
     _check_contract(payload_cls)

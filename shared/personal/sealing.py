@@ -19,6 +19,7 @@ from shared.personal.introspection import (
     PersonalContractError,
     Segment,
     check_contract,
+    contract_fields,
     personal_fields,
 )
 from shared.personal.keystore import DataKey, KeyStore
@@ -85,7 +86,9 @@ class PayloadSealer:
             if _holds_reserved(data):  # the cheap check; the slow one names the place
                 _refuse_reserved(data, type(payload).__name__, ())
             docs.append(data)
-            sites.extend(_sites_to_seal(doc, data, payload))
+            _collect_sites(doc, data, payload, sites)
+        if not sites:
+            return docs
         keys = await self._writing_keys({s.owner for s in sites})
         for site in sites:
             key = keys[site.owner]
@@ -127,8 +130,9 @@ class PayloadSealer:
         found = await self.keystore.keys_for_reading(owners)
         keys = {o: k for o, k in found.items() if k is not None}
         missing = sorted(owners - keys.keys())
-        created = await asyncio.gather(*(self.keystore.key_for_writing(o) for o in missing))
-        keys.update(zip(missing, created, strict=True))
+        if missing:  # a person's first personal data: make their key
+            created = await asyncio.gather(*(self.keystore.key_for_writing(o) for o in missing))
+            keys.update(zip(missing, created, strict=True))
         for key in keys.values():
             if self.algorithm is not None and key.algorithm != self.algorithm:
                 raise CipherError(
@@ -138,10 +142,15 @@ class PayloadSealer:
         return keys
 
 
-def _sites_to_seal(doc: int, data: dict[str, Any], payload: EventPayload) -> Iterator[_Site]:
-    for field in personal_fields(type(payload)):
+def _collect_sites(doc: int, data: dict[str, Any], payload: EventPayload, sites: list[_Site]) -> None:
+    for field in contract_fields(type(payload)):
         owner = data.get(field.owner)
-        for container, key, path in _locate(data, field.path, ()):
+        if len(field.path) == 1:  # a top-level field, the common case: no walk
+            key = field.path[0]
+            located: Iterable[tuple[Any, Any, Path]] = ((data, key, field.path),) if key in data else ()
+        else:
+            located = _locate(data, field.path, ())
+        for container, key, path in located:
             if container[key] is None:
                 continue
             if not isinstance(owner, str) or not owner:
@@ -149,7 +158,7 @@ def _sites_to_seal(doc: int, data: dict[str, Any], payload: EventPayload) -> Ite
                     f"{type(payload).__name__}.{field.dotted} is personal data of the person in "
                     f"{field.owner!r}, but {field.owner} is {owner!r}: set it before sealing"
                 )
-            yield _Site(doc, container, key, path, owner)
+            sites.append(_Site(doc, container, key, path, owner))
 
 
 def _locate(node: Any, template: Path, path: Path) -> Iterator[tuple[Any, Any, Path]]:

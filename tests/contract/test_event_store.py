@@ -105,6 +105,37 @@ async def test_concurrent_appends_take_dense_positions_matching_their_results(st
         assert {by_position[p].stream_id for p in result.positions} == {result.stream_id}
 
 
+async def test_appends_queued_together_for_one_stream_commit_in_call_order(store: Any) -> None:
+    # Queued in one turn of the loop: the second depends on the first (expected version 1),
+    # so they cannot be decided in one batch; both still commit, in the order they were made.
+    first, second, *rest = await asyncio.gather(
+        store.append("s-1", NO_STREAM, [thing(1)], META),
+        store.append("s-1", 1, [thing(2)], META),
+        *(store.append("s-1", ANY_VERSION, [thing(n)], META) for n in range(3, 8)),
+    )
+    assert (first.stream_version, second.stream_version) == (1, 2)
+    assert [r.stream_version for r in rest] == [3, 4, 5, 6, 7]
+    assert [e.data["n"] for e in await store.read_stream("s-1")] == [1, 2, 3, 4, 5, 6, 7]
+
+
+async def test_a_batch_decides_each_request_on_its_own(store: Any) -> None:
+    for n in range(10):
+        await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
+    results = await asyncio.gather(
+        *(store.append(f"s-{n}", 1 if n % 2 == 0 else NO_STREAM, [thing(n), thing(n)], META)
+          for n in range(10)),
+        return_exceptions=True,
+    )
+    for n, result in enumerate(results):
+        if n % 2 == 0:
+            assert not isinstance(result, BaseException) and result.stream_version == 3
+        else:
+            assert isinstance(result, ConcurrencyConflict) and (result.expected, result.actual) == (0, 1)
+    written = sorted(p for r in results if not isinstance(r, BaseException) for p in r.positions)
+    assert written == list(range(11, 21))
+    assert [e.position for e in await store.read_after(0, limit=100)] == list(range(1, 21))
+
+
 async def test_personal_fields_are_stored_encrypted_and_open_to_plaintext(store: Any) -> None:
     await store.append("s-1", NO_STREAM, [thing(1, name="李秀英")], META)
     stored = (await store.read_stream("s-1"))[0]

@@ -1,0 +1,96 @@
+"""PostgreSQL's append functions: what they refuse, and a caller cancelled in the middle of one."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import URL
+
+from shared.database import migrate
+from shared.eventstore import EVENTSTORE_MIGRATIONS, NO_STREAM, Metadata
+from tests.support.contracts import thing
+from tests.support.stores import sql_store
+
+pytestmark = pytest.mark.postgres
+
+META = Metadata(actor="tester")
+
+
+async def _connect(url: URL) -> asyncpg.Connection:
+    migrate(url, [EVENTSTORE_MIGRATIONS])
+    return await asyncpg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+
+
+def _batch(stream_ids: list[str], counts: list[int], events: int) -> tuple[object, ...]:
+    n = len(stream_ids)
+    return (
+        stream_ids, [NO_STREAM] * n, counts, [uuid.uuid4()] * n, [None] * n, ["tester"] * n,
+        ["ThingHappened"] * events, [1] * events, ['{"n": 1}'] * events,
+    )
+
+
+async def test_the_batch_function_refuses_two_requests_for_one_stream(pg_url: URL) -> None:
+    conn = await _connect(pg_url)
+    try:
+        with pytest.raises(asyncpg.InvalidParameterValueError, match="one request per stream"):
+            await conn.fetchrow(
+                "SELECT * FROM carepair_append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                *_batch(["s-1", "s-1"], [1, 1], 2),
+            )
+        assert await conn.fetchval("SELECT count(*) FROM events") == 0
+        assert await conn.fetchval("SELECT last FROM event_positions") == 0
+    finally:
+        await conn.close()
+
+
+async def test_the_batch_function_refuses_counts_that_do_not_match_the_events(pg_url: URL) -> None:
+    conn = await _connect(pg_url)
+    try:
+        with pytest.raises(asyncpg.InvalidParameterValueError, match="do not add up"):
+            await conn.fetchrow(
+                "SELECT * FROM carepair_append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                *_batch(["s-1", "s-2"], [1, 2], 2),
+            )
+        assert await conn.fetchval("SELECT count(*) FROM events") == 0
+    finally:
+        await conn.close()
+
+
+async def test_the_batch_function_places_each_requests_events_in_order(pg_url: URL) -> None:
+    conn = await _connect(pg_url)
+    try:
+        versions, firsts = await conn.fetchrow(
+            "SELECT * FROM carepair_append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            ["a", "b", "c"], [0, 0, 0], [2, 0, 3], [uuid.uuid4()] * 3, [None] * 3, ["t"] * 3,
+            ["A1", "A2", "C1", "C2", "C3"], [1] * 5, ['{"n": %d}' % n for n in range(5)],
+        )
+        assert versions == [2, 0, 3]
+        assert firsts == [1, 3, 3]  # the empty request takes no position
+        rows = await conn.fetch("SELECT position, stream_id, stream_version, event_type FROM events ORDER BY 1")
+        assert [tuple(r) for r in rows] == [
+            (1, "a", 1, "A1"), (2, "a", 2, "A2"),
+            (3, "c", 1, "C1"), (4, "c", 2, "C2"), (5, "c", 3, "C3"),
+        ]
+        assert await conn.fetchval("SELECT last FROM event_positions") == 5
+    finally:
+        await conn.close()
+
+
+async def test_a_caller_cancelled_mid_append_leaves_the_store_working_and_dense(pg_url: URL) -> None:
+    async with sql_store(pg_url) as store:
+        for turns in range(8):
+            task = asyncio.create_task(store.append(f"cancelled-{turns}", NO_STREAM, [thing(turns)], META))
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            kept = await store.append(f"kept-{turns}", NO_STREAM, [thing(turns)], META)
+            assert kept.stream_version == 1
+        last = await store.last_position()
+        stored = await store.read_after(0, limit=100)
+        # Each cancelled append either committed whole or not at all; no position is missing.
+        assert [e.position for e in stored] == list(range(1, last + 1))
+        assert {e.stream_id for e in stored} >= {f"kept-{n}" for n in range(8)}

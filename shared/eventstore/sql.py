@@ -87,6 +87,7 @@ class SqlEventStore:
         # One commit at a time: a second batch sent while one commits could reach the server
         # first, and a request it defers for a stream must see the earlier one committed.
         self._committing = False
+        self._gathering = False  # a caller is yielding so that ready appends join its batch
         self._background: set[asyncio.Task[None]] = set()
         self._quiet = asyncio.Event()  # set when nothing is pending or committing
         self._quiet.set()
@@ -100,13 +101,29 @@ class SqlEventStore:
         await self.committed.notify(await self.last_position())
         self._open = True
 
-    async def close(self) -> None:
-        """Commits what is queued, then stops taking writes."""
+    async def close(self, timeout: float = 30.0) -> None:
+        """Stops taking writes and commits what is queued, waiting at most `timeout` seconds.
+
+        What is still queued after that fails with `StoreClosed`: nothing of it was committed.
+        """
         self._open = False
-        await self._quiet.wait()
+        try:
+            await asyncio.wait_for(self._quiet.wait(), timeout)
+        except TimeoutError:
+            # Give up on the commit in flight: drop its connection (the server rolls back what
+            # it had not committed) and stop its task; then fail what is still queued.
+            if self._connection is not None:
+                self._connection[1].terminate()
+            for task in list(self._background):
+                task.cancel()
+            await asyncio.gather(*self._background, return_exceptions=True)
+            left = list(self._pending)
+            self._pending.clear()
+            self._fail(left, StoreClosed(f"the {self.producer} event store closed before this write"))
         if self._connection is not None:
-            await self._connection[0].close()
-            self._connection = None
+            connection, self._connection = self._connection[0], None
+            with contextlib.suppress(Exception):  # closing is all that is left to do with it
+                await connection.close()
 
     async def append(
         self,
@@ -123,10 +140,19 @@ class SqlEventStore:
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
         self._pending.append(_Request(stream_id, expected_version, payloads, datas, meta, effect, future))
         self._quiet.clear()
-        if not self._committing:
-            # Let the appends that are ready in this same turn of the loop join, so that they
-            # go in one batch instead of one after another.
+        if self._committing or self._gathering:
+            return await future  # a commit running, or a caller about to start one, takes it
+        # Let the appends that are ready in this same turn of the loop join, so that they go
+        # in one batch instead of one after another.
+        self._gathering = True
+        try:
             await asyncio.sleep(0)
+        except BaseException:  # cancelled: the queue must not wait for a leader that left
+            self._gathering = False
+            if self._pending and not self._committing:
+                self._start(self._take_batch())
+            raise
+        self._gathering = False
         if self._pending and not self._committing:
             batch = self._take_batch()
             if len(batch) == 1 and batch[0].future is future:

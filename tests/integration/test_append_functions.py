@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from shared.database import migrate
-from shared.eventstore import EVENTSTORE_MIGRATIONS, NO_STREAM, Metadata
+from shared.eventstore import EVENTSTORE_MIGRATIONS, NO_STREAM, Metadata, StoreClosed, StoreUnavailable
 from tests.support.contracts import thing
 from tests.support.stores import sql_store
 
@@ -65,11 +65,13 @@ async def test_the_batch_function_places_each_requests_events_in_order(pg_url: U
         versions, firsts = await conn.fetchrow(
             "SELECT * FROM carepair_append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             ["a", "b", "c"], [0, 0, 0], [2, 0, 3], [uuid.uuid4()] * 3, [None] * 3, ["t"] * 3,
-            ["A1", "A2", "C1", "C2", "C3"], [1] * 5, ['{"n": %d}' % n for n in range(5)],
+            ["A1", "A2", "C1", "C2", "C3"], [1] * 5, [f'{{"n": {n}}}' for n in range(5)],
         )
         assert versions == [2, 0, 3]
         assert firsts == [1, 3, 3]  # the empty request takes no position
-        rows = await conn.fetch("SELECT position, stream_id, stream_version, event_type FROM events ORDER BY 1")
+        rows = await conn.fetch(
+            "SELECT position, stream_id, stream_version, event_type FROM events ORDER BY position"
+        )
         assert [tuple(r) for r in rows] == [
             (1, "a", 1, "A1"), (2, "a", 2, "A2"),
             (3, "c", 1, "C1"), (4, "c", 2, "C2"), (5, "c", 3, "C3"),
@@ -94,3 +96,40 @@ async def test_a_caller_cancelled_mid_append_leaves_the_store_working_and_dense(
         # Each cancelled append either committed whole or not at all; no position is missing.
         assert [e.position for e in stored] == list(range(1, last + 1))
         assert {e.stream_id for e in stored} >= {f"kept-{n}" for n in range(8)}
+
+
+async def test_appends_queued_behind_a_caller_cancelled_while_gathering_still_commit(pg_url: URL) -> None:
+    async def race() -> None:
+        async with sql_store(pg_url) as store:
+            await store.append("warm-up", NO_STREAM, [thing(0)], META)  # makes the person's key
+            # Created in one turn: the leader queues first and yields to gather the others, who
+            # queue behind it; it is cancelled before it comes back to commit them.
+            leader = asyncio.create_task(store.append("leader", NO_STREAM, [thing(0)], META))
+            followers = [
+                asyncio.create_task(store.append(f"follower-{n}", NO_STREAM, [thing(n)], META))
+                for n in range(5)
+            ]
+            await asyncio.sleep(0)
+            leader.cancel()
+            results = await asyncio.wait_for(asyncio.gather(*followers), timeout=10)
+            assert all(r.stream_version == 1 for r in results)
+
+    await race()
+
+
+async def test_closing_while_the_database_holds_a_write_gives_up_after_its_timeout(pg_url: URL) -> None:
+    async with sql_store(pg_url) as store:
+        await store.append("before", NO_STREAM, [thing(0)], META)
+        blocker = await _connect(pg_url)
+        try:
+            async with blocker.transaction():
+                await blocker.execute("SELECT last FROM event_positions WHERE id = 1 FOR UPDATE")
+                stuck = asyncio.create_task(store.append("stuck", NO_STREAM, [thing(1)], META))
+                await asyncio.sleep(0.2)  # its commit now waits for the lock this test holds
+                await store.close(timeout=0.5)
+                with pytest.raises((StoreClosed, StoreUnavailable, asyncio.CancelledError)):
+                    await stuck
+        finally:
+            await blocker.close()
+        with pytest.raises(StoreClosed):
+            await store.append("after", NO_STREAM, [thing(2)], META)

@@ -21,6 +21,7 @@ class NatsConnection:
         self.name = name
         self._client: Client | None = None
         self._lock = asyncio.Lock()
+        self._closing = False  # set by drain(): the disconnect that follows is ours
 
     @property
     def connected(self) -> bool:
@@ -30,6 +31,7 @@ class NatsConnection:
         """The connected client; raises the connection error when NATS cannot be reached."""
         async with self._lock:
             if self._client is None or self._client.is_closed:
+                self._closing = False
                 self._client = await nats.connect(
                     self.url,
                     name=self.name,
@@ -48,6 +50,7 @@ class NatsConnection:
 
     async def drain(self) -> None:
         """Flushes what is in flight and closes; used on shutdown."""
+        self._closing = True
         if self._client is not None and not self._client.is_closed:
             try:
                 await asyncio.wait_for(self._client.drain(), timeout=5)
@@ -60,7 +63,10 @@ class NatsConnection:
         log.warning("nats.error", error=str(exc))
 
     async def _on_disconnected(self) -> None:
-        log.warning("nats.disconnected", url=self.url)
+        if self._closing:  # our own drain: not a fault
+            log.info("nats.closed", url=self.url)
+        else:
+            log.warning("nats.disconnected", url=self.url)
 
     async def _on_reconnected(self) -> None:
         log.info("nats.reconnected", url=self.url)

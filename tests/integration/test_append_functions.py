@@ -32,29 +32,25 @@ def _batch(stream_ids: list[str], counts: list[int], events: int) -> tuple[objec
     )
 
 
-async def test_the_batch_function_refuses_two_requests_for_one_stream(pg_url: URL) -> None:
+@pytest.mark.parametrize(
+    ("stream_ids", "counts", "refusal"),
+    [
+        (["s-1", "s-1"], [1, 1], "one request per stream"),
+        (["s-1", "s-2"], [1, 2], "do not add up"),  # two events sent, three counted
+    ],
+)
+async def test_the_batch_function_refuses_a_malformed_batch_and_writes_nothing(
+    pg_url: URL, stream_ids: list[str], counts: list[int], refusal: str
+) -> None:
     conn = await _connect(pg_url)
     try:
-        with pytest.raises(asyncpg.InvalidParameterValueError, match="one request per stream"):
+        with pytest.raises(asyncpg.InvalidParameterValueError, match=refusal):
             await conn.fetchrow(
                 "SELECT * FROM carepair_append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                *_batch(["s-1", "s-1"], [1, 1], 2),
+                *_batch(stream_ids, counts, 2),
             )
         assert await conn.fetchval("SELECT count(*) FROM events") == 0
         assert await conn.fetchval("SELECT last FROM event_positions") == 0
-    finally:
-        await conn.close()
-
-
-async def test_the_batch_function_refuses_counts_that_do_not_match_the_events(pg_url: URL) -> None:
-    conn = await _connect(pg_url)
-    try:
-        with pytest.raises(asyncpg.InvalidParameterValueError, match="do not add up"):
-            await conn.fetchrow(
-                "SELECT * FROM carepair_append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                *_batch(["s-1", "s-2"], [1, 2], 2),
-            )
-        assert await conn.fetchval("SELECT count(*) FROM events") == 0
     finally:
         await conn.close()
 

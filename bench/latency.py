@@ -18,6 +18,7 @@ from shared.eventstore import NO_STREAM, CommitSignal
 from shared.messaging.connection import NatsConnection
 from shared.messaging.stream import ensure_stream
 from shared.personal import PayloadSealer
+from shared.runtime.memory import freeze_startup_objects
 
 
 async def _watch(signal: CommitSignal, moments: dict[int, float], stop: asyncio.Event) -> None:
@@ -65,6 +66,7 @@ async def steady_latency(
         ]
         relay_task = asyncio.create_task(relay.run())
         await asyncio.sleep(1.5)  # the relay and the consumer are connected and waiting
+        freeze_startup_objects()  # as a service does once it has started
 
         async def one() -> None:
             stream_id = f"visit-{uuid.uuid4().hex[:12]}"

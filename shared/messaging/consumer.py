@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 from nats.aio.msg import Msg
+from nats.errors import NotJSMessageError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -27,6 +28,9 @@ from shared.messaging.relay import EventSource
 from shared.messaging.stream import POSITION_HEADER, StreamSettings
 
 log = structlog.get_logger(__name__)
+
+_BACKLOG_TIMEOUT = 0.05
+"""How long a fetch waits for messages the server said were pending (they are already there)."""
 
 
 def durable_name(consumer: str, producer: str) -> str:
@@ -126,14 +130,21 @@ class JetStreamConsumer:
             await subscription.unsubscribe()
 
     async def _fetch(self, subscription: Any) -> list[Msg]:
-        """Waits for the first message, then takes what is already there, up to a batch.
+        """Waits for the first message, then takes those the server has waiting behind it.
 
-        nats-py's `fetch(n)` with a lingering request waits until n messages arrived or the
-        timeout passed, which would hold a lone event back for the whole timeout.
+        Each delivered message says how many more are pending for this consumer. A lone event
+        is handled at once; a backlog is taken in pages of up to `batch`. (nats-py's
+        `fetch(n)` with a lingering request would wait until n messages arrived or its timeout
+        passed, holding a lone event back.)
         """
         first = await subscription.fetch(1, timeout=self._fetch_timeout)
+        waiting = min(_pending_after(first[-1]), self._batch - 1)
+        if waiting <= 0:
+            return first
         try:
-            rest = await subscription.fetch(self._batch - 1, timeout=0.005)
+            # They are already on the server; if another process of this service takes
+            # some of them meanwhile, stop waiting soon and handle what arrived.
+            rest = await subscription.fetch(waiting, timeout=_BACKLOG_TIMEOUT)
         except (NatsTimeoutError, TimeoutError):
             rest = []
         return [*first, *rest]
@@ -193,6 +204,14 @@ def _decode(message: Msg) -> StoredEvent | None:
     except (ValueError, KeyError, TypeError):
         log.error("consumer.malformed_message", subject=message.subject)
         return None
+
+
+def _pending_after(message: Msg) -> int:
+    """How many more messages the server holds for this consumer after `message`."""
+    try:
+        return int(message.metadata.num_pending or 0)
+    except (NotJSMessageError, ValueError, TypeError):  # not a JetStream delivery: assume none
+        return 0
 
 
 def _max_position(messages: list[Msg]) -> int:

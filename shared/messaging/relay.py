@@ -2,14 +2,18 @@
 
 It wakes on the store's commit signal (and polls as a fallback, so a lost wake-up costs at most
 one poll interval), publishes a page with `publish_async` so the acks pipeline, and records its
-progress only after JetStream acknowledged every message of the page. After a crash it
-publishes the unacknowledged page again; JetStream drops the repeats by `Nats-Msg-Id` within its
-duplicate window, and consumers skip any that get through by position.
+progress only after JetStream acknowledged every message of the page. While it waits for a
+page's acks, a new commit wakes it to publish the next page. Progress is written in the
+background, one write at a time and always the latest acknowledged position, so a database
+commit is not on the path of every event; stopping writes the last one. After a crash it
+publishes again what was acknowledged but not yet recorded; JetStream drops the repeats by
+`Nats-Msg-Id` within its duplicate window, and consumers skip any that get through by position.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from typing import Any, Protocol
 
@@ -119,8 +123,11 @@ class Relay:
         self.published = 0
         self.healthy = False
         self.standby = False
-        self._in_flight: deque[tuple[int, int, list[asyncio.Future[Any]]]] = deque()
+        # Pages published and not yet acknowledged: last position, events, and their acks.
+        self._in_flight: deque[tuple[int, int, asyncio.Future[Any]]] = deque()
         self._read_position = 0
+        self._saved = 0  # the position last written to the progress store
+        self._saving: asyncio.Task[None] | None = None
 
     def stop(self) -> None:
         self._stopping.set()
@@ -140,7 +147,8 @@ class Relay:
                         continue
                     if not leading:
                         # Taking over: the previous holder may have moved the progress on.
-                        self.position = await self._progress.load()
+                        await self._stop_saving()
+                        self.position = self._saved = await self._progress.load()
                         self._read_position = self.position
                         self._in_flight.clear()
                         leading, self.standby = True, False
@@ -156,6 +164,7 @@ class Relay:
                     await self._sleep(backoff)
                     backoff = min(backoff * 2, self._max_backoff)
         finally:
+            await self._stop_saving(flush=leading)
             await self._lease.release()
 
     async def _step(self, stream_ready: bool) -> bool:
@@ -175,6 +184,8 @@ class Relay:
         Progress moves only when every message of the oldest page is acknowledged, and pages
         are acknowledged in order, so the recorded position never passes an unacked event.
         """
+        if self._saving is not None and self._saving.done():
+            self._saving.result()  # a progress write failed: raise it here, and back off
         moved = False
         while len(self._in_flight) < PAGES_IN_FLIGHT:
             events = await self._source.read_after(self._read_position, self._page_size)
@@ -187,26 +198,78 @@ class Relay:
                 )
                 for e in events
             ]
-            self._in_flight.append((events[-1].position, len(events), pending))
+            self._in_flight.append((events[-1].position, len(events), asyncio.gather(*pending)))
             self._read_position = events[-1].position
             moved = True
         if self._in_flight:
-            last, count, pending = self._in_flight[0]
+            last, count, acked = self._in_flight[0]
             try:
-                await asyncio.wait_for(asyncio.gather(*pending), self._ack_timeout)
+                if not await self._acked_or_committed(acked):
+                    return True  # a new commit: publish it too, then come back for these acks
             except BaseException:
-                for _, _, futures in self._in_flight:
-                    for future in futures:
-                        future.cancel()
+                for _, _, future in self._in_flight:
+                    future.cancel()
                 self._in_flight.clear()
                 self._read_position = self.position  # publish again from the last acked event
                 raise
             self._in_flight.popleft()
             self.position = last
-            await self._progress.save(last)
             self.published += count
+            self._save_soon()
             moved = True
         return moved
+
+    async def _acked_or_committed(self, acked: asyncio.Future[Any]) -> bool:
+        """Waits for a page's acks; with room for another page, a new commit ends the wait too.
+
+        True when the acks came; False when a commit came first; a publish error or no
+        answer within the ack timeout raises.
+        """
+        waits: set[asyncio.Future[Any]] = {acked}
+        wake: asyncio.Future[bool] | None = None
+        if len(self._in_flight) < PAGES_IN_FLIGHT:
+            wake = asyncio.ensure_future(
+                self._source.committed.wait_beyond(self._read_position, self._ack_timeout)
+            )
+            waits.add(wake)
+        try:
+            done, _ = await asyncio.wait(
+                waits, timeout=self._ack_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            if wake is not None:
+                wake.cancel()
+        if acked in done:
+            acked.result()
+            return True
+        if wake is not None and wake in done and not wake.cancelled() and wake.result():
+            return False
+        raise TimeoutError(f"JetStream acknowledged no page within {self._ack_timeout} s")
+
+    def _save_soon(self) -> None:
+        """Writes the latest acknowledged position in the background, one write at a time."""
+        if self._saving is None or self._saving.done():
+            self._saving = asyncio.create_task(self._save_latest(), name="relay-progress")
+
+    async def _save_latest(self) -> None:
+        while self._saved < self.position:
+            position = self.position
+            await self._progress.save(position)
+            self._saved = position
+
+    async def _stop_saving(self, *, flush: bool = False) -> None:
+        """Ends the background writer; with `flush`, first records the latest position."""
+        task, self._saving = self._saving, None
+        if task is not None:
+            if not flush:
+                task.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task
+        if flush and self._saved < self.position:
+            try:
+                await self._save_latest()
+            except Exception as exc:  # noqa: BLE001 - the next holder publishes the rest again
+                log.warning("relay.progress_not_saved", error=repr(exc), position=self.position)
 
     async def _sleep(self, seconds: float) -> None:
         try:

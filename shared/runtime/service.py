@@ -32,6 +32,7 @@ from shared.personal import (
     PayloadSealer,
     SqlKeyStore,
 )
+from shared.runtime.memory import freeze_startup_objects
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -100,6 +101,7 @@ class ServiceRuntime:
             await self._start_projection(projection)
         if self.spec.on_start is not None:
             await self.spec.on_start(self)
+        freeze_startup_objects()
         log.info("service.started", database=url.get_backend_name(), nats=s.nats_url)
 
     async def _start_projection(self, projection: Projection) -> None:

@@ -177,6 +177,75 @@ async def _runner_at(runner: Any, position: int) -> bool:
     return runner.position("testsvc") >= position
 
 
+async def test_a_consumer_takes_a_backlog_as_one_page_and_a_lone_event_without_lingering(
+    store: Any, nats_url: str, stream: StreamSettings
+) -> None:
+    for n in range(5):
+        await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
+    relay = Relay(store, SqlRelayProgress(store.engine), NatsConnection(nats_url, "t"), stream)
+    asked: list[int] = []  # the batch size of every fetch the consumer makes
+    async with recording_runner(store) as runner:
+        consumer = await _consumer(store, nats_url, stream, runner)
+        fetch_page = consumer._fetch
+
+        async def spying(subscription: Any) -> Any:
+            if not getattr(subscription, "spied", False):
+                real = subscription.fetch
+
+                async def fetch(batch: int = 1, timeout: float | None = 5, **kw: Any) -> Any:
+                    asked.append(batch)
+                    return await real(batch, timeout, **kw)
+
+                subscription.fetch, subscription.spied = fetch, True
+            return await fetch_page(subscription)
+
+        consumer._fetch = spying  # type: ignore[method-assign]
+        async with running(relay):
+            await eventually(lambda: _at(relay, 5))
+            async with running(consumer):
+                await eventually(lambda: _runner_at(runner, 5))
+                await store.append("lone", NO_STREAM, [thing(9)], META)
+                await eventually(lambda: _runner_at(runner, 6))
+    # The first message says four more wait: they are asked for exactly, in one page. The
+    # lone event's message says none wait, so nothing lingers for more.
+    assert asked[:3] == [1, 4, 1]
+    assert await seen_positions(store) == [1, 2, 3, 4, 5, 6]
+
+
+class GatedProgress:
+    """The real progress store, with each write held until the test opens the gate."""
+
+    def __init__(self, inner: SqlRelayProgress) -> None:
+        self.inner = inner
+        self.gate = asyncio.Event()
+        self.writing = asyncio.Event()
+
+    async def load(self) -> int:
+        return await self.inner.load()
+
+    async def save(self, position: int) -> None:
+        self.writing.set()
+        await self.gate.wait()
+        await self.inner.save(position)
+
+
+async def test_the_relay_publishes_on_while_its_progress_is_written_and_records_the_last_on_stop(
+    store: Any, nats_url: str, stream: StreamSettings
+) -> None:
+    progress = GatedProgress(SqlRelayProgress(store.engine))
+    relay = Relay(store, progress, NatsConnection(nats_url, "t"), stream)
+    async with running(relay):
+        await store.append("s-0", NO_STREAM, [thing(0)], META)
+        await asyncio.wait_for(progress.writing.wait(), 15)  # the first write is held
+        for n in range(1, 5):
+            await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
+        await eventually(lambda: _at(relay, 5))  # published and acknowledged all the same
+        assert await progress.inner.load() == 0
+        progress.gate.set()
+    assert await progress.inner.load() == 5  # stopping wrote the last acknowledged position
+    assert await stream_messages(nats_url, stream) == 5
+
+
 async def test_a_message_lost_by_jetstream_is_filled_from_the_producer_feed(
     store: Any, nats_url: str, stream: StreamSettings
 ) -> None:

@@ -46,6 +46,16 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0
         await asyncio.sleep(0.05)
 
 
+async def append_things(store: Any, numbers: range) -> None:
+    """One `thing(n)` on its own new stream `s-<n>` for each n, one append at a time."""
+    for n in numbers:
+        await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
+
+
+def relay_for(store: Any, nats_url: str, stream: StreamSettings) -> Relay:
+    return Relay(store, SqlRelayProgress(store.engine), NatsConnection(nats_url, "t"), stream)
+
+
 @contextlib.asynccontextmanager
 async def running(*workers: Any) -> AsyncIterator[None]:
     tasks = [asyncio.create_task(w.run()) for w in workers]
@@ -70,8 +80,7 @@ async def stream_messages(nats_url: str, stream: StreamSettings) -> int:
 async def test_the_relay_publishes_in_order_with_the_event_id_as_message_id(
     store: Any, nats_url: str, stream: StreamSettings
 ) -> None:
-    for n in range(5):
-        await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
+    await append_things(store, range(5))
     relay = Relay(
         store, SqlRelayProgress(store.engine), NatsConnection(nats_url, "t"), stream, poll_interval=60
     )
@@ -102,13 +111,12 @@ async def _at(relay: Relay, position: int) -> bool:
 async def test_a_relay_that_restarts_from_scratch_publishes_no_duplicates(
     store: Any, nats_url: str, stream: StreamSettings
 ) -> None:
-    for n in range(20):
-        await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
-    relay = Relay(store, SqlRelayProgress(store.engine), NatsConnection(nats_url, "t"), stream)
+    await append_things(store, range(20))
+    relay = relay_for(store, nats_url, stream)
     async with running(relay):
         await eventually(lambda: _at(relay, 20))
     await SqlRelayProgress(store.engine).save(0)  # as if it crashed before recording progress
-    again = Relay(store, SqlRelayProgress(store.engine), NatsConnection(nats_url, "t"), stream)
+    again = relay_for(store, nats_url, stream)
     async with running(again):
         await eventually(lambda: _at(again, 20))
     assert await stream_messages(nats_url, stream) == 20
@@ -153,10 +161,9 @@ async def _consumer(store: Any, nats_url: str, stream: StreamSettings, runner: A
 async def test_a_consumer_applies_each_event_once_in_order_and_steps_over_other_types(
     store: Any, nats_url: str, stream: StreamSettings
 ) -> None:
-    for n in range(10):
-        await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
+    await append_things(store, range(10))
     await store.append("r", NO_STREAM, [ThingRenamed(thing="x", title="y")], META)
-    relay = Relay(store, SqlRelayProgress(store.engine), NatsConnection(nats_url, "t"), stream)
+    relay = relay_for(store, nats_url, stream)
     async with recording_runner(store) as runner:
         consumer = await _consumer(store, nats_url, stream, runner)
         async with running(relay, consumer):
@@ -180,9 +187,8 @@ async def _runner_at(runner: Any, position: int) -> bool:
 async def test_a_consumer_takes_a_backlog_as_one_page_and_a_lone_event_without_lingering(
     store: Any, nats_url: str, stream: StreamSettings
 ) -> None:
-    for n in range(5):
-        await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
-    relay = Relay(store, SqlRelayProgress(store.engine), NatsConnection(nats_url, "t"), stream)
+    await append_things(store, range(5))
+    relay = relay_for(store, nats_url, stream)
     asked: list[int] = []  # the batch size of every fetch the consumer makes
     async with recording_runner(store) as runner:
         consumer = await _consumer(store, nats_url, stream, runner)
@@ -237,8 +243,7 @@ async def test_the_relay_publishes_on_while_its_progress_is_written_and_records_
     async with running(relay):
         await store.append("s-0", NO_STREAM, [thing(0)], META)
         await asyncio.wait_for(progress.writing.wait(), 15)  # the first write is held
-        for n in range(1, 5):
-            await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
+        await append_things(store, range(1, 5))
         await eventually(lambda: _at(relay, 5))  # published and acknowledged all the same
         assert await progress.inner.load() == 0
         progress.gate.set()
@@ -249,9 +254,8 @@ async def test_the_relay_publishes_on_while_its_progress_is_written_and_records_
 async def test_a_message_lost_by_jetstream_is_filled_from_the_producer_feed(
     store: Any, nats_url: str, stream: StreamSettings
 ) -> None:
-    for n in range(6):
-        await store.append(f"s-{n}", NO_STREAM, [thing(n)], META)
-    relay = Relay(store, SqlRelayProgress(store.engine), NatsConnection(nats_url, "t"), stream)
+    await append_things(store, range(6))
+    relay = relay_for(store, nats_url, stream)
     async with running(relay):
         await eventually(lambda: _at(relay, 6))
     nc = await nats.connect(nats_url)

@@ -14,6 +14,7 @@ import asyncio
 import re
 from typing import Any
 
+import orjson
 import structlog
 from nats.aio.msg import Msg
 from nats.errors import NotJSMessageError
@@ -197,10 +198,8 @@ class JetStreamConsumer:
 
 
 def _decode(message: Msg) -> StoredEvent | None:
-    import json
-
     try:
-        return StoredEvent.from_wire(json.loads(message.data))
+        return StoredEvent.from_wire(orjson.loads(message.data))
     except (ValueError, KeyError, TypeError):
         log.error("consumer.malformed_message", subject=message.subject)
         return None

@@ -234,6 +234,12 @@ class SqlEventStore:
                 outcomes = await self._commit_by_function(batch)
             else:
                 outcomes = await self._commit_by_statements(batch)
+        except asyncio.CancelledError:  # `close` gave up on it: its callers must not wait forever
+            self._fail(batch, StoreClosed(
+                f"the {self.producer} event store closed while this write was committing; whether "
+                "it was committed is unknown: read the stream before writing it again"
+            ))
+            raise
         finally:
             self._finished()
         await self._settle(outcomes)

@@ -129,3 +129,25 @@ async def test_closing_while_the_database_holds_a_write_gives_up_after_its_timeo
             await blocker.close()
         with pytest.raises(StoreClosed):
             await store.append("after", NO_STREAM, [thing(2)], META)
+
+
+async def test_closing_while_a_batch_commits_fails_each_of_its_callers_instead_of_leaving_them(
+    pg_url: URL,
+) -> None:
+    async with sql_store(pg_url) as store:
+        await store.append("before", NO_STREAM, [thing(0)], META)
+        blocker = await _connect(pg_url)
+        try:
+            async with blocker.transaction():
+                await blocker.execute("SELECT last FROM event_positions WHERE id = 1 FOR UPDATE")
+                # Queued in one turn, they go as one batch in a commit task of its own.
+                stuck = [
+                    asyncio.create_task(store.append(f"stuck-{n}", NO_STREAM, [thing(n)], META))
+                    for n in range(3)
+                ]
+                await asyncio.sleep(0.2)  # the batch now waits for the lock this test holds
+                await store.close(timeout=0.5)
+                outcomes = await asyncio.wait_for(asyncio.gather(*stuck, return_exceptions=True), 10)
+        finally:
+            await blocker.close()
+        assert all(isinstance(o, (StoreClosed, StoreUnavailable)) for o in outcomes), outcomes

@@ -9,6 +9,7 @@ stops everything and leaves no process behind; a restart finds every record stil
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -27,18 +28,34 @@ pytestmark = pytest.mark.e2e
 
 
 def _free_port_run(width: int = 5) -> int:
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + width < 65000 and all(_free(base + i) for i in range(width)):
+    """A run of free ports below the kernel's range for outgoing connections.
+
+    A port taken from that range (by binding to port 0) can be taken again by any outgoing
+    connection, the services' own included, before the service that was meant to listen on
+    it binds; then it fails with "address already in use".
+    """
+    low = _ephemeral_range_start()
+    for _ in range(200):
+        base = random.randrange(min(20_000, low // 2), low - width)
+        if all(_bindable(base + i) for i in range(width)):
             return base
     raise RuntimeError("no run of free ports")
 
 
-def _free(port: int) -> bool:
+def _ephemeral_range_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default; other systems start higher
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 class Carepair:

@@ -184,8 +184,7 @@ class Relay:
         Progress moves only when every message of the oldest page is acknowledged, and pages
         are acknowledged in order, so the recorded position never passes an unacked event.
         """
-        if self._saving is not None and self._saving.done():
-            self._saving.result()  # a progress write failed: raise it here, and back off
+        self._raise_failed_save()
         moved = False
         while len(self._in_flight) < PAGES_IN_FLIGHT:
             events = await self._source.read_after(self._read_position, self._page_size)
@@ -248,8 +247,14 @@ class Relay:
 
     def _save_soon(self) -> None:
         """Writes the latest acknowledged position in the background, one write at a time."""
+        self._raise_failed_save()
         if self._saving is None or self._saving.done():
             self._saving = asyncio.create_task(self._save_latest(), name="relay-progress")
+
+    def _raise_failed_save(self) -> None:
+        """A progress write that failed is raised here, so the relay backs off and retries."""
+        if self._saving is not None and self._saving.done():
+            self._saving.result()
 
     async def _save_latest(self) -> None:
         while self._saved < self.position:

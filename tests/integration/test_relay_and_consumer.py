@@ -251,6 +251,37 @@ async def test_the_relay_publishes_on_while_its_progress_is_written_and_records_
     assert await stream_messages(nats_url, stream) == 5
 
 
+class FailingOnceProgress(GatedProgress):
+    """The real progress store, whose first write fails as if the database had gone."""
+
+    def __init__(self, inner: SqlRelayProgress) -> None:
+        super().__init__(inner)
+        self.gate.set()
+        self.failures = 0
+
+    async def save(self, position: int) -> None:
+        if not self.failures:
+            self.failures += 1
+            raise OSError("connection refused")
+        await super().save(position)
+
+
+async def test_a_failed_progress_write_is_retried_and_loses_nothing(
+    store: Any, nats_url: str, stream: StreamSettings
+) -> None:
+    progress = FailingOnceProgress(SqlRelayProgress(store.engine))
+    relay = Relay(store, progress, NatsConnection(nats_url, "t"), stream, poll_interval=0.2)
+    async with running(relay):
+        await append_things(store, range(5))
+        await eventually(lambda: _saved(progress, 5))
+        assert progress.failures == 1
+    assert await stream_messages(nats_url, stream) == 5  # published again after the failure: no repeats
+
+
+async def _saved(progress: GatedProgress, position: int) -> bool:
+    return await progress.inner.load() >= position
+
+
 async def test_a_message_lost_by_jetstream_is_filled_from_the_producer_feed(
     store: Any, nats_url: str, stream: StreamSettings
 ) -> None:

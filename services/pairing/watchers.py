@@ -8,7 +8,6 @@ idempotent: a subject who already has it is skipped.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from services.pairing.handlers import PairingDeps
 from shared.contracts.pairing import Situation, SubjectSituationChanged
 from shared.contracts.people import SubjectCategory
 from shared.eventstore import ConcurrencyConflict, Metadata
+from shared.worker import Worker
 
 log = structlog.get_logger(__name__)
 
@@ -68,17 +68,14 @@ async def mark_adults(deps: PairingDeps) -> int:
     return recorded
 
 
-class AdultWatcher:
+class AdultWatcher(Worker):
     """Runs `mark_adults` at start and then every `interval` seconds."""
 
     def __init__(self, deps: PairingDeps, interval: float = 6 * 3600) -> None:
+        super().__init__()
         self._deps = deps
         self._interval = interval
-        self._stopping = asyncio.Event()
         self.healthy = False
-
-    def stop(self) -> None:
-        self._stopping.set()
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -90,7 +87,4 @@ class AdultWatcher:
             except Exception as exc:  # noqa: BLE001 - the database is down: try at the next round
                 self.healthy = False
                 log.warning("pairing.adult_watch_failed", error=repr(exc))
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self._interval)
-            except TimeoutError:
-                pass
+            await self._sleep(self._interval)

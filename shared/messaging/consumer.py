@@ -27,6 +27,7 @@ from shared.messaging.feed import FeedClient
 from shared.messaging.projection import Gap, ProjectionRunner
 from shared.messaging.relay import EventSource
 from shared.messaging.stream import POSITION_HEADER, StreamSettings
+from shared.worker import Worker
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +39,7 @@ def durable_name(consumer: str, producer: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", f"{consumer}-{producer}")
 
 
-class JetStreamConsumer:
+class JetStreamConsumer(Worker):
     """Feeds one projection from JetStream, one producer at a time, in order."""
 
     def __init__(
@@ -54,6 +55,7 @@ class JetStreamConsumer:
         feed_probe_interval: float = 10.0,
         ack_wait: float = 30.0,
     ) -> None:
+        super().__init__()
         self._runner = runner
         self._producers = producers or runner.projection.producers
         self._nats = nats
@@ -63,11 +65,7 @@ class JetStreamConsumer:
         self._fetch_timeout = fetch_timeout
         self._probe_interval = feed_probe_interval
         self._ack_wait = ack_wait
-        self._stopping = asyncio.Event()
         self.healthy: dict[str, bool] = {p: False for p in self._producers}
-
-    def stop(self) -> None:
-        self._stopping.set()
 
     async def run(self) -> None:
         await asyncio.gather(*(self._follow(p) for p in self._producers))
@@ -190,11 +188,6 @@ class JetStreamConsumer:
             log.info("consumer.caught_up_from_feed", consumer=self._runner.name, count=len(page))
             await self._runner.apply(producer, page)
 
-    async def _sleep(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._stopping.wait(), seconds)
-        except TimeoutError:
-            pass
 
 
 def _decode(message: Msg) -> StoredEvent | None:
@@ -223,21 +216,18 @@ def _max_position(messages: list[Msg]) -> int:
     return max(positions)
 
 
-class LocalConsumer:
+class LocalConsumer(Worker):
     """Feeds a projection from the service's own store (its own read models), woken on commit."""
 
     def __init__(
         self, runner: ProjectionRunner, source: EventSource, producer: str, *, poll: float = 1.0
     ) -> None:
+        super().__init__()
         self._runner = runner
         self._source = source
         self._producer = producer
         self._poll = poll
-        self._stopping = asyncio.Event()
         self.healthy = False
-
-    def stop(self) -> None:
-        self._stopping.set()
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -254,4 +244,4 @@ class LocalConsumer:
             except Exception as exc:  # noqa: BLE001 - the database is down: retry
                 self.healthy = False
                 log.warning("local_consumer.retry", consumer=self._runner.name, error=repr(exc))
-                await asyncio.sleep(1.0)
+                await self._sleep(1.0)

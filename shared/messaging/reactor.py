@@ -19,13 +19,14 @@ from shared.eventstore.envelope import Envelope
 from shared.eventstore.opener import EventOpener
 from shared.messaging import checkpoints
 from shared.messaging.relay import EventSource
+from shared.worker import Worker
 
 log = structlog.get_logger(__name__)
 
 Reaction = Callable[[Envelope], Awaitable[None]]
 
 
-class Reactor:
+class Reactor(Worker):
     """Runs `reactions` (by event type) for each new event of the local store."""
 
     def __init__(
@@ -39,6 +40,7 @@ class Reactor:
         *,
         poll: float = 1.0,
     ) -> None:
+        super().__init__()
         self.name = name
         self._producer = producer
         self._engine = engine
@@ -46,12 +48,8 @@ class Reactor:
         self._opener = opener
         self._reactions = reactions
         self._poll = poll
-        self._stopping = asyncio.Event()
         self.position = 0
         self.healthy = False
-
-    def stop(self) -> None:
-        self._stopping.set()
 
     async def run(self) -> None:
         started = False
@@ -69,7 +67,7 @@ class Reactor:
             except Exception as exc:  # noqa: BLE001 - logged; the page is handled again
                 self.healthy = False
                 log.warning("reactor.retry", reactor=self.name, position=self.position, error=repr(exc))
-                await asyncio.sleep(1.0)
+                await self._sleep(1.0)
 
     async def step(self) -> bool:
         """Handles one page; False when there was nothing new."""

@@ -35,6 +35,7 @@ from shared.messaging.stream import (
     StreamSettings,
     ensure_stream,
 )
+from shared.worker import Worker
 
 log = structlog.get_logger(__name__)
 
@@ -93,7 +94,7 @@ def headers_for(event: StoredEvent) -> dict[str, str]:
     }
 
 
-class Relay:
+class Relay(Worker):
     """Moves one producer's committed events onto JetStream."""
 
     def __init__(
@@ -109,6 +110,7 @@ class Relay:
         max_backoff: float = 10.0,
         lease: Lease | None = None,
     ) -> None:
+        super().__init__()
         self._source = source
         self._lease = lease or AlwaysHeld()
         self._progress = progress
@@ -118,7 +120,6 @@ class Relay:
         self._poll_interval = poll_interval
         self._ack_timeout = ack_timeout
         self._max_backoff = max_backoff
-        self._stopping = asyncio.Event()
         self.position = 0
         self.published = 0
         self.healthy = False
@@ -128,9 +129,6 @@ class Relay:
         self._read_position = 0
         self._saved = 0  # the position last written to the progress store
         self._saving: asyncio.Task[None] | None = None
-
-    def stop(self) -> None:
-        self._stopping.set()
 
     async def run(self) -> None:
         """Relays until `stop()`; finishes the page in flight before it returns."""
@@ -276,8 +274,3 @@ class Relay:
             except Exception as exc:  # noqa: BLE001 - the next holder publishes the rest again
                 log.warning("relay.progress_not_saved", error=repr(exc), position=self.position)
 
-    async def _sleep(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._stopping.wait(), seconds)
-        except TimeoutError:
-            pass

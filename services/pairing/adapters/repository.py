@@ -107,13 +107,8 @@ def _registry_effect(events: Sequence[EventPayload], fingerprints: Fingerprints)
         for event in events:
             match event:
                 case SubjectRegistered():
-                    await _claim(
-                        conn,
-                        subject_fingerprints,
-                        "subject_id",
-                        event.subject_id,
-                        fingerprints.of(event.id_number),
-                        "subject_duplicate",
+                    await _claim_id_number(
+                        conn, fingerprints, event.subject_id, event.id_number,
                         "该身份证号已登记为关爱对象，不能重复登记",
                     )
                 case SubjectDetailsChanged():
@@ -123,13 +118,8 @@ def _registry_effect(events: Sequence[EventPayload], fingerprints: Fingerprints)
                             subject_fingerprints.c.subject_id == event.subject_id
                         )
                     )
-                    await _claim(
-                        conn,
-                        subject_fingerprints,
-                        "subject_id",
-                        event.subject_id,
-                        fingerprints.of(event.id_number),
-                        "subject_duplicate",
+                    await _claim_id_number(
+                        conn, fingerprints, event.subject_id, event.id_number,
                         "该身份证号已登记为其他关爱对象",
                     )
                 case CadreRetired() | CadreTransferred():
@@ -153,28 +143,12 @@ def _registry_effect(events: Sequence[EventPayload], fingerprints: Fingerprints)
                         sa.insert(cadre_availability).values(cadre_id=event.cadre_id, available=True)
                     )
                 case SubjectPaired():
-                    await _hold(
-                        conn,
-                        event.subject_id,
-                        event.pairing_id,
-                        event.cadre_id,
-                        event.household_id,
-                        event.unit_id,
-                        event.effective_on,
-                    )
+                    await _hold(conn, event, event.cadre_id)
                 case PairingEnded():
                     await _release(conn, event.subject_id)
                 case CadreReassigned():
                     await _release(conn, event.subject_id)
-                    await _hold(
-                        conn,
-                        event.subject_id,
-                        event.pairing_id,
-                        event.to_cadre_id,
-                        event.household_id,
-                        event.unit_id,
-                        event.effective_on,
-                    )
+                    await _hold(conn, event, event.to_cadre_id)
 
     return apply
 
@@ -198,15 +172,18 @@ async def _claim(
         raise Refused([Refusal(code, message)]) from None
 
 
-async def _hold(
-    conn: AsyncConnection,
-    subject_id: str,
-    pairing_id: Any,
-    cadre_id: str,
-    household_id: str,
-    unit_id: str,
-    started_on: Any,
+async def _claim_id_number(
+    conn: AsyncConnection, fingerprints: Fingerprints, subject_id: str, id_number: str, message: str
 ) -> None:
+    """The subject's ID number, as a fingerprint, is theirs alone; another subject with it is refused."""
+    await _claim(
+        conn, subject_fingerprints, "subject_id", subject_id, fingerprints.of(id_number),
+        "subject_duplicate", message,
+    )
+
+
+async def _hold(conn: AsyncConnection, pairing: SubjectPaired | CadreReassigned, cadre_id: str) -> None:
+    """Records that `cadre_id` now holds the pairing's subject (a new pairing or a reassignment)."""
     # A cadre who retired or left meanwhile takes no new pairing (the row is locked for the check).
     available = (
         await conn.execute(
@@ -222,14 +199,14 @@ async def _hold(
                     "cadre_unavailable",
                     "该干部已退休离岗或调离，不能新建结对",
                     cadre_id=cadre_id,
-                    subject_id=subject_id,
+                    subject_id=pairing.subject_id,
                 )
             ]
         )
     # One cadre, one household: the row for the cadre is created or found, locked, and checked.
     await conn.execute(
         _insert(conn)(cadre_holdings)
-        .values(cadre_id=cadre_id, household_id=household_id, subjects=0)
+        .values(cadre_id=cadre_id, household_id=pairing.household_id, subjects=0)
         .on_conflict_do_nothing()
     )
     held = (
@@ -239,14 +216,14 @@ async def _hold(
             .with_for_update()
         )
     ).scalar_one()
-    if held != household_id:
+    if held != pairing.household_id:
         raise Refused(
             [
                 Refusal(
                     "cadre_already_paired",
                     "该干部已结对其他家庭：一名干部只结对一名关爱对象或同一户",
                     cadre_id=cadre_id,
-                    subject_id=subject_id,
+                    subject_id=pairing.subject_id,
                 )
             ]
         )
@@ -258,17 +235,17 @@ async def _hold(
     try:
         await conn.execute(
             sa.insert(active_pairings).values(
-                subject_id=subject_id,
-                pairing_id=pairing_id,
+                subject_id=pairing.subject_id,
+                pairing_id=pairing.pairing_id,
                 cadre_id=cadre_id,
-                household_id=household_id,
-                unit_id=unit_id,
-                started_on=started_on,
+                household_id=pairing.household_id,
+                unit_id=pairing.unit_id,
+                started_on=pairing.effective_on,
             )
         )
     except IntegrityError:
         raise Refused(
-            [Refusal("subject_already_paired", "该关爱对象已有结对干部", subject_id=subject_id)]
+            [Refusal("subject_already_paired", "该关爱对象已有结对干部", subject_id=pairing.subject_id)]
         ) from None
 
 

@@ -98,6 +98,34 @@ GIRL_BORN = date(2014, 5, 17)
 GRANDMOTHER_BORN = date(1958, 3, 2)
 EXAMPLE_MARK = "示例"
 
+def _name_column(whose_name: str, example: str) -> Column:
+    return Column(
+        "姓名",
+        ("name",),
+        f"{whose_name}。姓名以“示例”开头的行是模板的示例行，导入时忽略。",
+        "不超过40个字",
+        required=True,
+        example=f"{EXAMPLE_MARK}：{example}",
+    )
+
+
+def _birth_date_column(note: str, formats: str, example: date) -> Column:
+    return Column(
+        "出生日期",
+        ("birth_date",),
+        note,
+        f"{formats}，或Excel日期",
+        required=True,
+        example=example,
+        aliases=("出生年月日",),
+    )
+
+
+_GENDER_COLUMN = Column(
+    "性别", ("gender",), "", v.GENDER.accepted_text(), required=True, example="女", choices=_choices(v.GENDER)
+)
+
+
 SUBJECT_COLUMNS: tuple[Column, ...] = (
     Column(
         "户编号",
@@ -109,32 +137,11 @@ SUBJECT_COLUMNS: tuple[Column, ...] = (
         aliases=("户号", "家庭编号"),
         text=True,
     ),
-    Column(
-        "姓名",
-        ("name",),
-        "关爱对象的姓名。姓名以“示例”开头的行是模板的示例行，导入时忽略。",
-        "不超过40个字",
-        required=True,
-        example=f"{EXAMPLE_MARK}：马小花",
-    ),
-    Column(
-        "性别",
-        ("gender",),
-        "",
-        v.GENDER.accepted_text(),
-        required=True,
-        example="女",
-        choices=_choices(v.GENDER),
-    ),
+    _name_column("关爱对象的姓名", "马小花"),
+    _GENDER_COLUMN,
     Column("民族", ("ethnicity",), "", "不超过20个字，如汉族、回族、东乡族", example="回族"),
-    Column(
-        "出生日期",
-        ("birth_date",),
-        "须与身份证号中的出生日期一致。",
-        "如2014-05-17、2014/5/17、2014年5月17日，或Excel日期",
-        required=True,
-        example=GIRL_BORN,
-        aliases=("出生年月日",),
+    _birth_date_column(
+        "须与身份证号中的出生日期一致。", "如2014-05-17、2014/5/17、2014年5月17日", GIRL_BORN
     ),
     Column(
         "身份证号",
@@ -326,32 +333,13 @@ SUBJECT_COLUMNS: tuple[Column, ...] = (
 )
 
 CADRE_COLUMNS: tuple[Column, ...] = (
-    Column(
-        "姓名",
-        ("name",),
-        "干部姓名。姓名以“示例”开头的行是模板的示例行，导入时忽略。",
-        "不超过40个字",
-        required=True,
-        example=f"{EXAMPLE_MARK}：李芳",
-    ),
-    Column(
-        "性别",
-        ("gender",),
-        "",
-        v.GENDER.accepted_text(),
-        required=True,
-        example="女",
-        choices=_choices(v.GENDER),
-    ),
+    _name_column("干部姓名", "李芳"),
+    _GENDER_COLUMN,
     Column("民族", ("ethnicity",), "", "不超过20个字", example="汉族"),
-    Column(
-        "出生日期",
-        ("birth_date",),
+    _birth_date_column(
         "同一单位同名同出生日期的干部视为已登记，再次导入时跳过。",
-        "如1980-03-01、1980/3/1、1980年3月1日，或Excel日期",
-        required=True,
-        example=date(1980, 3, 1),
-        aliases=("出生年月日",),
+        "如1980-03-01、1980/3/1、1980年3月1日",
+        date(1980, 3, 1),
     ),
     Column(
         "联系电话",

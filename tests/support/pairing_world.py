@@ -15,8 +15,6 @@ from services.pairing.handlers import PairingDeps
 from services.pairing.projections import PAIRING_INDEX
 from services.pairing.reactions import reactions
 from shared.contracts import CONTRACTS
-from shared.contracts.pairing import CadreRegistered
-from shared.contracts.people import CadreKind, Gender, Links, Place, Rank, RankTier, RankTitle
 from shared.database import create_engine_for, migrate
 from shared.eventstore import EVENTSTORE_MIGRATIONS
 from shared.eventstore.opener import EventOpener
@@ -80,22 +78,3 @@ class World:
         self.loop.close()
 
 
-VILLAGE = Place(county_code="622925", township_code="622925100", village_code="622925100201")
-
-
-def unit_leader(
-    cadre_id: str, gender: Gender = Gender.male, born: date = date(1975, 1, 1)
-) -> CadreRegistered:
-    """A 乡科级正职 unit leader linked with VILLAGE."""
-    return CadreRegistered(
-        cadre_id=cadre_id,
-        name="李明",
-        gender=gender,
-        birth_date=born,
-        unit_id="u-1",
-        unit_name="县民政局",
-        rank=Rank(tier=RankTier.township, title=RankTitle.principal),
-        party_member=True,
-        kind=CadreKind.unit_leader,
-        links=Links(village_codes=(VILLAGE.village_code,)),
-    )

@@ -33,15 +33,14 @@ from shared.contracts.people import (
     Gender,
     Links,
     OrphanType,
-    Place,
     Rank,
     RankTier,
     RankTitle,
 )
 from shared.eventstore import Metadata
+from tests.support.pairing_people import VILLAGE
 from tests.support.pairing_world import World
 
-VILLAGE = Place(county_code="622925", township_code="622925100", village_code="622925100201")
 TODAY = date(2026, 11, 29)
 META = Metadata(actor="operator:property")
 

@@ -13,7 +13,8 @@ from shared.contracts.people import (
     OrphanType,
 )
 from shared.eventstore import Metadata
-from tests.support.pairing_world import VILLAGE, World, unit_leader
+from tests.support.pairing_people import VILLAGE, unit_leader
+from tests.support.pairing_world import World
 
 META = Metadata(actor="operator:test")
 

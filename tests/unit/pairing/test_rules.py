@@ -17,8 +17,8 @@ from shared.contracts.people import (
     RankTitle,
     SubjectCategory,
 )
+from tests.support.pairing_people import VILLAGE
 
-VILLAGE = Place(county_code="622925", township_code="622925100", village_code="622925100201")
 OTHER_VILLAGE = Place(county_code="622925", township_code="622925101", village_code="622925101202")
 
 

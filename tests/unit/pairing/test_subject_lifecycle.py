@@ -15,7 +15,6 @@ from services.pairing.domain.refusals import Refused
 from services.pairing.domain.rules import PairingContext
 from shared.contracts.base import EventPayload
 from shared.contracts.pairing import (
-    CadreRegistered,
     EndReason,
     PairingReviewOpened,
     ReviewDecision,
@@ -25,18 +24,12 @@ from shared.contracts.pairing import (
     SubjectSituationChanged,
 )
 from shared.contracts.people import (
-    CadreKind,
     CareSetting,
     Gender,
-    Links,
     OrphanType,
-    Place,
-    Rank,
-    RankTier,
-    RankTitle,
 )
+from tests.support.pairing_people import VILLAGE, unit_leader
 
-VILLAGE = Place(county_code="622925", township_code="622925100", village_code="622925100201")
 META_OPERATOR = "operator:test"
 
 
@@ -66,18 +59,7 @@ def registered_girl(born: date = date(2014, 5, 17)) -> subjects.SubjectState:
 
 
 def cadre(cadre_id: str, gender: Gender = Gender.female, born: date = date(1980, 1, 1)) -> CadreState:
-    details = CadreRegistered(
-        cadre_id=cadre_id,
-        name=f"干部{cadre_id}",
-        gender=gender,
-        birth_date=born,
-        unit_id="u-1",
-        unit_name="县民政局",
-        rank=Rank(tier=RankTier.township, title=RankTitle.principal),
-        party_member=True,
-        kind=CadreKind.unit_leader,
-        links=Links(village_codes=(VILLAGE.village_code,)),
-    )
+    details = unit_leader(cadre_id, gender, born, name=f"干部{cadre_id}")
     return evolve_cadre(CadreState(cadre_id), details)
 
 

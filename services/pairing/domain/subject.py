@@ -109,13 +109,7 @@ def evolve(state: SubjectState, event: EventPayload) -> SubjectState:
         case SubjectExited():
             return replace(state, exited=True, waiting_since=None, waiting_unit=None, open_reviews=())
         case SubjectPaired():
-            record = PairingRecord(
-                event.pairing_id,
-                event.cadre_id,
-                event.unit_id,
-                event.effective_on,
-                overridden=event.overridden,
-            )
+            record = _started(event, event.cadre_id)
             return replace(state, pairings=(*state.pairings, record), waiting_since=None, waiting_unit=None)
         case PairingEnded():
             return replace(
@@ -125,13 +119,7 @@ def evolve(state: SubjectState, event: EventPayload) -> SubjectState:
             pairings = _end(
                 state.pairings, event.previous_pairing_id, event.effective_on, EndReason.reassigned
             )
-            record = PairingRecord(
-                event.pairing_id,
-                event.to_cadre_id,
-                event.unit_id,
-                event.effective_on,
-                overridden=event.overridden,
-            )
+            record = _started(event, event.to_cadre_id)
             return replace(state, pairings=(*pairings, record), waiting_since=None, waiting_unit=None)
         case ReassignmentNeeded():
             return replace(state, waiting_since=event.since, waiting_unit=event.unit_id)
@@ -142,6 +130,13 @@ def evolve(state: SubjectState, event: EventPayload) -> SubjectState:
             reviews = tuple(r for r in state.open_reviews if r.review_id != event.review_id)
             return replace(state, open_reviews=reviews)
     return state
+
+
+def _started(event: SubjectPaired | CadreReassigned, cadre_id: str) -> PairingRecord:
+    """The record of a pairing that `event` starts with `cadre_id` (new, or by reassignment)."""
+    return PairingRecord(
+        event.pairing_id, cadre_id, event.unit_id, event.effective_on, overridden=event.overridden
+    )
 
 
 def _end(

@@ -1,9 +1,11 @@
 """What the pairing service does, one function per command; the tables at the end list them.
 
-Each command loads the streams it decides on, builds the context the rules need from the
-registries and read models, decides, and appends. A concurrent writer to the same stream
-makes the append conflict; the command is then decided again on fresh state (at most three
-times), so two operators racing end with one success and one clear refusal.
+Each command loads the streams it decides on, reads the context the rules need from the
+registries (committed state, never a read model), decides, and appends. A concurrent writer
+to the same stream makes the append conflict, and a pairing's append is refused when its
+context changed before it committed (`services/pairing/basis.py`); the command is then decided
+again on fresh state (at most three times), so two operators racing end with one success and
+one clear refusal.
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.pairing.adapters.repository import PairingRepository
-from services.pairing.adapters.tables import active_pairings, cadre_holdings, cadre_index, subject_index
+from services.pairing.adapters.repository import Guard, PairingRepository
+from services.pairing.basis import committed_context
 from services.pairing.domain import cadre as cadres
 from services.pairing.domain import pairing as pairings
 from services.pairing.domain import subject as subjects
-from services.pairing.domain.rules import CadreView, PairingContext, SubjectView, check_pairing
+from services.pairing.domain.rules import PairingContext
+from shared.contracts.base import EventPayload
 from shared.contracts.pairing import (
     CadreRankChanged,
     CadreRegistered,
@@ -33,7 +35,7 @@ from shared.contracts.pairing import (
     SubjectRegistered,
     SubjectSituationChanged,
 )
-from shared.contracts.people import CadreKind, Gender, Links, Rank, RankTier, RankTitle, SubjectCategory
+from shared.contracts.people import Links
 from shared.eventstore import AppendResult, ConcurrencyConflict, Metadata
 
 T = TypeVar("T")
@@ -156,11 +158,11 @@ async def pair(
     async def attempt() -> AppendResult:
         subject = await deps.repo.subject(subject_id)
         cadre = await deps.repo.cadre(cadre_id)
-        context = await pairing_context(deps, subject, cadre)
+        context, guard = await committed_context(deps.repo, deps.engine, subject, cadre)
         events = pairings.decide_pair(
             subject, cadre, context, on=on or deps.today(), overrides=overrides, operator=meta.actor
         )
-        return await deps.repo.append_subject(subject, events, meta)
+        return await deps.repo.append_subject(subject, events, meta, guard)
 
     return await _retrying(attempt)
 
@@ -189,115 +191,50 @@ async def reassign(
     async def attempt() -> AppendResult:
         subject = await deps.repo.subject(subject_id)
         cadre = await deps.repo.cadre(to_cadre_id)
-        context = await pairing_context(deps, subject, cadre, replacing=True)
-        reason = subject.pairings[-1].end_reason if subject.pairings and subject.current is None else None
-        events = pairings.decide_reassign(
-            subject,
-            cadre,
-            context,
-            on=on or deps.today(),
-            overrides=overrides,
-            operator=meta.actor,
-            reason=reason or EndReason.reassigned,
+        events, guard = await decide_reassignment(
+            deps, subject, cadre, overrides, meta.actor, on or deps.today()
         )
-        return await deps.repo.append_subject(subject, events, meta)
+        return await deps.repo.append_subject(subject, events, meta, guard)
 
     return await _retrying(attempt)
+
+
+async def decide_reassignment(
+    deps: PairingDeps,
+    subject: subjects.SubjectState,
+    cadre: cadres.CadreState,
+    overrides: Mapping[str, str],
+    operator: str,
+    on: date,
+) -> tuple[list[EventPayload], Guard | None]:
+    """The reassignment's events and guard, or `Refused`; a proposal is checked the same way.
+
+    Only the unit's own women count as available for a girl: the replacement comes from the
+    unit the subject's pairing belonged to.
+    """
+    last = subject.pairings[-1] if subject.pairings else None
+    context, guard = await committed_context(
+        deps.repo, deps.engine, subject, cadre, replacing=True, unit_id=last.unit_id if last else None
+    )
+    reason = last.end_reason if last is not None and subject.current is None else None
+    events = pairings.decide_reassign(
+        subject,
+        cadre,
+        context,
+        on=on,
+        overrides=overrides,
+        operator=operator,
+        reason=reason or EndReason.reassigned,
+    )
+    return events, guard
 
 
 async def pairing_context(
     deps: PairingDeps, subject: subjects.SubjectState, cadre: cadres.CadreState, *, replacing: bool = False
 ) -> PairingContext:
-    """What the rules need besides the two people, read from registries and read models."""
-    if subject.details is None or cadre.details is None:
-        return PairingContext()
-    household_id = subject.details.household_id
-    async with deps.engine.connect() as conn:
-        members = (
-            (
-                await conn.execute(
-                    sa.select(subject_index.c.subject_id).where(
-                        subject_index.c.household_id == household_id, subject_index.c.status == "active"
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-        own = (
-            await conn.execute(
-                sa.select(active_pairings.c.cadre_id).where(
-                    active_pairings.c.subject_id == subject.subject_id
-                )
-            )
-        ).scalar_one_or_none()
-        holding = (
-            await conn.execute(
-                sa.select(cadre_holdings.c.household_id).where(cadre_holdings.c.cadre_id == cadre.cadre_id)
-            )
-        ).scalar_one_or_none()
-        household_cadre = (
-            await conn.execute(
-                sa.select(active_pairings.c.cadre_id)
-                .where(
-                    active_pairings.c.household_id == household_id,
-                    active_pairings.c.subject_id != subject.subject_id,
-                )
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-    views = [pairings.subject_view(subject)]
-    for member in members:
-        if member != subject.subject_id:
-            views.append(pairings.subject_view(await deps.repo.subject(member)))
-    view = views[0]
-    female_available = False
-    if (
-        view.category is SubjectCategory.orphan
-        and view.gender is Gender.female
-        and cadre.details.gender is Gender.male
-    ):
-        female_available = await female_cadre_available(deps, view, excluding=cadre.cadre_id)
-    return PairingContext(
-        household=tuple(views),
-        subject_cadre_id=None if replacing else own,
-        cadre_household_id=holding,
-        household_cadre_id=household_cadre,
-        female_cadre_available=female_available,
-    )
-
-
-async def female_cadre_available(deps: PairingDeps, girl: SubjectView, excluding: str) -> bool:
-    """Whether an active, unpaired woman whom the rules allow for this girl's village exists."""
-    async with deps.engine.connect() as conn:
-        rows = (
-            (
-                await conn.execute(
-                    sa.select(cadre_index).where(
-                        cadre_index.c.gender == Gender.female.value,
-                        cadre_index.c.status.in_(("active", "retired_continuing")),
-                        cadre_index.c.cadre_id != excluding,
-                        cadre_index.c.cadre_id.not_in(sa.select(cadre_holdings.c.cadre_id)),
-                    )
-                )
-            )
-            .mappings()
-            .all()
-        )
-    for row in rows:
-        candidate = CadreView(
-            cadre_id=row["cadre_id"],
-            name="",
-            kind=CadreKind(row["kind"]),
-            gender=Gender.female,
-            birth_date=date(1900, 1, 1),  # not used for a woman: the age rule is for men
-            rank=Rank(tier=RankTier(row["tier"]), title=RankTitle(row["title"])),
-            party_member=row["party_member"],
-            links=Links.model_validate(row["links"]),
-        )
-        if not check_pairing(girl, candidate, PairingContext()):
-            return True
-    return False
+    """What the rules need besides the two people, as committed (see `services/pairing/basis.py`)."""
+    context, _ = await committed_context(deps.repo, deps.engine, subject, cadre, replacing=replacing)
+    return context
 
 
 COMMAND_HANDLERS = {

@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.pairing import handlers
-from services.pairing.adapters.tables import active_pairings, cadre_holdings, cadre_index, subject_index
+from services.pairing.adapters import registries
+from services.pairing.adapters.tables import active_pairings, cadre_holdings, cadre_registry, subject_index
 from services.pairing.domain import pairing as pairings
 from services.pairing.domain.eligibility import check_eligibility
 from services.pairing.domain.refusals import Refused
@@ -47,8 +48,8 @@ async def gather(
     async with deps.engine.connect() as conn:
         cadre_rows = (
             await conn.execute(
-                sa.select(cadre_index.c.cadre_id, cadre_index.c.unit_id, cadre_index.c.links).where(
-                    cadre_index.c.status.in_(("active", "retired_continuing"))
+                sa.select(cadre_registry.c.cadre_id, cadre_registry.c.unit_id, cadre_registry.c.links).where(
+                    cadre_registry.c.available.is_(True)
                 )
             )
         ).all()
@@ -153,51 +154,32 @@ async def accept(deps: PairingDeps, pairs: list[tuple[str, str]], meta: Metadata
 
 
 async def proposal(deps: PairingDeps, subject_id: str) -> dict[str, Any] | None:
-    """A replacement from the same unit for a subject on the reassignment queue (the unit confirms it)."""
+    """A replacement from the same unit for a subject on the reassignment queue (the unit confirms it).
+
+    Every candidate is checked exactly as confirming it would be (`handlers.decide_reassignment`,
+    on committed state), so a proposed cadre is one that confirming accepts without an override;
+    the solver then picks the best of them.
+    """
     state = await deps.repo.subject(subject_id)
     if state.details is None or state.waiting_unit is None:
         return None
     async with deps.engine.connect() as conn:
-        cadre_ids = (
-            (
-                await conn.execute(
-                    sa.select(cadre_index.c.cadre_id).where(
-                        cadre_index.c.unit_id == state.waiting_unit,
-                        cadre_index.c.status.in_(("active", "retired_continuing")),
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-        held = dict(
-            (
-                await conn.execute(
-                    sa.select(cadre_holdings.c.cadre_id, cadre_holdings.c.household_id).where(
-                        cadre_holdings.c.cadre_id.in_(cadre_ids)
-                    )
-                )
-            ).all()
-        )
-        paired_households = dict(
-            (
-                await conn.execute(
-                    sa.select(active_pairings.c.household_id, active_pairings.c.cadre_id).where(
-                        active_pairings.c.household_id == state.details.household_id
-                    )
-                )
-            ).all()
-        )
-    cadres = [
-        s.view()
-        for s in [await deps.repo.cadre(c) for c in cadre_ids]
-        if s.registered and s.can_take_pairings
-    ]
-    plan = suggest([pairings.subject_view(state)], cadres, held=held, paired_households=paired_households)
+        cadre_ids = await registries.available_cadres(conn, state.waiting_unit)
+    accepted, refusals = [], []
+    for cadre_id in cadre_ids:
+        cadre = await deps.repo.cadre(cadre_id)
+        try:
+            await handlers.decide_reassignment(deps, state, cadre, {}, "pairing:proposal", deps.today())
+        except Refused as refused:
+            refusals += [r.message for r in refused.refusals]
+        else:
+            accepted.append(cadre.view())
+    plan = suggest([pairings.subject_view(state)], accepted)
+    reasons = [reason for u in plan.unplaced for reason in u.reasons] if accepted else sorted(set(refusals))
     return {
         "subject_id": subject_id,
         "unit_id": state.waiting_unit,
         "waiting_since": state.waiting_since.isoformat() if state.waiting_since else None,
         "proposed": [{"cadre_id": s.cadre_id, "explanation": s.explanation} for s in plan.placed],
-        "unplaced_reasons": [reason for u in plan.unplaced for reason in u.reasons],
+        "unplaced_reasons": reasons,
     }

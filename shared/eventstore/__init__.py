@@ -6,6 +6,7 @@ from shared.eventstore.envelope import AppendResult, Envelope, Metadata, StoredE
 from shared.eventstore.errors import (
     ConcurrencyConflict,
     EventStoreError,
+    StaleRead,
     StoreClosed,
     StoreUnavailable,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "EventStoreError",
     "Metadata",
     "Sealer",
+    "StaleRead",
     "StoreClosed",
     "StoreUnavailable",
     "StoredEvent",

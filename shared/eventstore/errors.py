@@ -17,6 +17,19 @@ class ConcurrencyConflict(EventStoreError):
         self.actual = actual
 
 
+class StaleRead(ConcurrencyConflict):
+    """Something a decision read besides its own stream changed before it committed: decide again.
+
+    Raised by a check that runs inside the append's transaction; the stream itself is still at
+    the version the writer expected.
+    """
+
+    def __init__(self, stream_id: str, version: int, what: str) -> None:
+        super().__init__(stream_id, version, version)
+        self.args = (f"{what} changed while the write to stream {stream_id!r} was decided",)
+        self.what = what
+
+
 class StoreUnavailable(EventStoreError):
     """The database did not take the write; nothing of it was committed."""
 

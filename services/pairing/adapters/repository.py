@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.pairing.adapters.tables import (
     active_pairings,
-    cadre_availability,
     cadre_fingerprints,
     cadre_holdings,
+    cadre_registry,
+    household_members,
     subject_fingerprints,
 )
 from services.pairing.domain import cadre as cadre_domain
@@ -23,12 +24,15 @@ from services.pairing.domain import subject as subject_domain
 from services.pairing.domain.refusals import Refusal, Refused
 from shared.contracts.base import EventPayload
 from shared.contracts.pairing import (
+    CadrePlaced,
+    CadreRankChanged,
     CadreReassigned,
     CadreRegistered,
     CadreRetired,
     CadreTransferred,
     PairingEnded,
     SubjectDetailsChanged,
+    SubjectExited,
     SubjectPaired,
     SubjectRegistered,
 )
@@ -43,6 +47,11 @@ def subject_stream(subject_id: str) -> str:
 
 def cadre_stream(cadre_id: str) -> str:
     return f"cadre-{cadre_id}"
+
+
+#: A check that runs in the append's transaction, under the store's append lock, before the
+#: registries change: it raises to refuse the append (see `services/pairing/basis.py`).
+Guard = Callable[[AsyncConnection], Awaitable[None]]
 
 
 class Fingerprints:
@@ -77,15 +86,19 @@ class PairingRepository:
         return state
 
     async def append_subject(
-        self, state: subject_domain.SubjectState, events: Sequence[EventPayload], meta: Metadata
+        self,
+        state: subject_domain.SubjectState,
+        events: Sequence[EventPayload],
+        meta: Metadata,
+        guard: Guard | None = None,
     ) -> AppendResult:
-        """Appends to the subject's stream; registries change in the same transaction."""
+        """Appends to the subject's stream; `guard` checks first, registries change with it."""
         return await self.store.append(
             subject_stream(state.subject_id),
             state.version,
             events,
             meta,
-            effect=_registry_effect(events, self.fingerprints),
+            effect=_registry_effect(events, self.fingerprints, guard),
         )
 
     async def append_cadre(
@@ -100,16 +113,28 @@ class PairingRepository:
         )
 
 
-def _registry_effect(events: Sequence[EventPayload], fingerprints: Fingerprints) -> Any:
+def _registry_effect(
+    events: Sequence[EventPayload], fingerprints: Fingerprints, guard: Guard | None = None
+) -> Any:
     async def apply(conn: AsyncConnection | None) -> None:
         if conn is None:  # the in-memory store of unit tests keeps no registries
             return
+        if guard is not None:
+            await guard(conn)
         for event in events:
             match event:
                 case SubjectRegistered():
                     await _claim_id_number(
-                        conn, fingerprints, event.subject_id, event.id_number,
+                        conn,
+                        fingerprints,
+                        event.subject_id,
+                        event.id_number,
                         "该身份证号已登记为关爱对象，不能重复登记",
+                    )
+                    await conn.execute(
+                        sa.insert(household_members).values(
+                            subject_id=event.subject_id, household_id=event.household_id
+                        )
                     )
                 case SubjectDetailsChanged():
                     # A corrected ID number moves the subject's fingerprint with it.
@@ -119,15 +144,20 @@ def _registry_effect(events: Sequence[EventPayload], fingerprints: Fingerprints)
                         )
                     )
                     await _claim_id_number(
-                        conn, fingerprints, event.subject_id, event.id_number,
+                        conn,
+                        fingerprints,
+                        event.subject_id,
+                        event.id_number,
                         "该身份证号已登记为其他关爱对象",
                     )
-                case CadreRetired() | CadreTransferred():
-                    available = event.continues if isinstance(event, CadreRetired) else not event.leaves_area
                     await conn.execute(
-                        sa.update(cadre_availability)
-                        .where(cadre_availability.c.cadre_id == event.cadre_id)
-                        .values(available=available)
+                        sa.update(household_members)
+                        .where(household_members.c.subject_id == event.subject_id)
+                        .values(household_id=event.household_id)
+                    )
+                case SubjectExited():
+                    await conn.execute(
+                        sa.delete(household_members).where(household_members.c.subject_id == event.subject_id)
                     )
                 case CadreRegistered():
                     await _claim(
@@ -140,8 +170,28 @@ def _registry_effect(events: Sequence[EventPayload], fingerprints: Fingerprints)
                         "同一单位已登记同名同出生日期的干部，不能重复登记",
                     )
                     await conn.execute(
-                        sa.insert(cadre_availability).values(cadre_id=event.cadre_id, available=True)
+                        sa.insert(cadre_registry).values(**_cadre_facts(event), available=True)
                     )
+                case CadreRetired():
+                    await _cadre_changes(conn, event.cadre_id, available=event.continues)
+                case CadreTransferred():
+                    await _cadre_changes(
+                        conn,
+                        event.cadre_id,
+                        unit_id=event.unit_id,
+                        links=event.links.model_dump(mode="json"),
+                        **({"available": False} if event.leaves_area else {}),
+                    )
+                case CadreRankChanged():
+                    await _cadre_changes(
+                        conn,
+                        event.cadre_id,
+                        kind=event.kind.value,
+                        tier=event.rank.tier.value,
+                        title=event.rank.title.value,
+                    )
+                case CadrePlaced():
+                    await _cadre_changes(conn, event.cadre_id, links=event.links.model_dump(mode="json"))
                 case SubjectPaired():
                     await _hold(conn, event, event.cadre_id)
                 case PairingEnded():
@@ -151,6 +201,25 @@ def _registry_effect(events: Sequence[EventPayload], fingerprints: Fingerprints)
                     await _hold(conn, event, event.to_cadre_id)
 
     return apply
+
+
+def _cadre_facts(event: CadreRegistered) -> dict[str, Any]:
+    return {
+        "cadre_id": event.cadre_id,
+        "unit_id": event.unit_id,
+        "kind": event.kind.value,
+        "gender": event.gender.value,
+        "tier": event.rank.tier.value,
+        "title": event.rank.title.value,
+        "party_member": event.party_member,
+        "links": event.links.model_dump(mode="json"),
+    }
+
+
+async def _cadre_changes(conn: AsyncConnection, cadre_id: str, **values: Any) -> None:
+    await conn.execute(
+        sa.update(cadre_registry).where(cadre_registry.c.cadre_id == cadre_id).values(**values)
+    )
 
 
 def _insert(conn: AsyncConnection) -> Any:
@@ -177,8 +246,13 @@ async def _claim_id_number(
 ) -> None:
     """The subject's ID number, as a fingerprint, is theirs alone; another subject with it is refused."""
     await _claim(
-        conn, subject_fingerprints, "subject_id", subject_id, fingerprints.of(id_number),
-        "subject_duplicate", message,
+        conn,
+        subject_fingerprints,
+        "subject_id",
+        subject_id,
+        fingerprints.of(id_number),
+        "subject_duplicate",
+        message,
     )
 
 
@@ -187,8 +261,8 @@ async def _hold(conn: AsyncConnection, pairing: SubjectPaired | CadreReassigned,
     # A cadre who retired or left meanwhile takes no new pairing (the row is locked for the check).
     available = (
         await conn.execute(
-            sa.select(cadre_availability.c.available)
-            .where(cadre_availability.c.cadre_id == cadre_id)
+            sa.select(cadre_registry.c.available)
+            .where(cadre_registry.c.cadre_id == cadre_id)
             .with_for_update()
         )
     ).scalar_one_or_none()

@@ -1,10 +1,12 @@
 """The pairing service's own tables: registries kept with each append, and query read models.
 
-Registries (`*_fingerprints`, `cadre_holdings`, `active_pairings`) are written in the same
-transaction as the events that change them, so the invariants they guard hold under
-concurrent requests. The `*_index` tables, `pairing_history`, `rule_overrides` and `reviews`
-are read models fed from the service's own events. No table holds personal data: names,
-ID numbers and the like stay sealed in the events (ID numbers appear only as keyed hashes).
+Registries (`*_fingerprints`, `cadre_holdings`, `active_pairings`, `cadre_registry`,
+`household_members`) are written in the same transaction as the events that change them, so
+they always hold exactly what was committed: commands decide on them, never on a read model,
+and the rules they guard hold under concurrent requests (see `services/pairing/basis.py`).
+The `*_index` tables, `pairing_history`, `rule_overrides` and `reviews` are read models fed
+from the service's own events, for queries. No table holds personal data: names, ID numbers
+and the like stay sealed in the events (ID numbers appear only as keyed hashes).
 """
 
 import sqlalchemy as sa
@@ -33,13 +35,31 @@ cadre_holdings = sa.Table(
     sa.Column("subjects", sa.Integer, nullable=False),
 )
 
-# Written with the cadre's own events; a pairing reads it under lock, so a retirement that
-# commits first refuses the pairing, and one that commits after finds it and ends it.
-cadre_availability = sa.Table(
-    "cadre_availability",
+# Each cadre's facts that rules spanning several records read (kind, gender, rank, links,
+# whether they can take a pairing), written with the cadre's own events. A pairing locks the
+# cadre's row for the check, so a retirement that commits first refuses the pairing, and one
+# that commits after finds it and ends it.
+cadre_registry = sa.Table(
+    "cadre_registry",
     metadata,
     sa.Column("cadre_id", sa.String(64), primary_key=True),
+    sa.Column("unit_id", sa.String(64), nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("gender", sa.String(8), nullable=False),
+    sa.Column("tier", sa.String(32), nullable=False),
+    sa.Column("title", sa.String(32), nullable=False),
+    sa.Column("party_member", sa.Boolean, nullable=False),
+    sa.Column("links", sa.JSON, nullable=False),
     sa.Column("available", sa.Boolean, nullable=False),
+)
+
+# Every subject still cared for (registered, not exited), by household: the household rules
+# count its members from here, written with the subject's own events.
+household_members = sa.Table(
+    "household_members",
+    metadata,
+    sa.Column("subject_id", sa.String(64), primary_key=True),
+    sa.Column("household_id", sa.String(64), nullable=False, index=True),
 )
 
 active_pairings = sa.Table(

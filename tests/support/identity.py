@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from stdnum.cn import ric
-
-CHECK_CHARACTERS = "0123456789X"
+from shared.resident_id import resident_id as _number
 
 
 def resident_id(division: str, born: date, female: bool, serial: int = 0) -> str:
     """The number of someone born in `division` on `born`; serials 0–498 tell people apart."""
     if not 0 <= serial <= 498:
         raise ValueError(f"serial {serial} is outside 0–498")
-    first17 = f"{division}{born:%Y%m%d}{2 * serial + (2 if female else 1):03d}"
-    return first17 + ric.calc_check_digit(first17)
+    return _number(division, born, 2 * serial + (2 if female else 1))
 
 
 def wrong_check_digit(number: str) -> str:

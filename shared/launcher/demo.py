@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from stdnum.cn import ric
+
+from shared.resident_id import resident_id
 
 COUNTY = "622925"
 TOWNSHIPS = {"622925100": "城关镇", "622925101": "三合镇", "622925102": "三十里铺镇"}
@@ -28,9 +29,7 @@ def _place(township: str, village: int) -> dict[str, str]:
 
 
 def _id_number(born: date, female: bool, serial: int) -> str:
-    sequence = serial * 2 + (0 if female else 1)
-    first17 = f"{COUNTY}{born:%Y%m%d}{sequence % 1000:03d}"
-    return first17 + ric.calc_check_digit(first17)
+    return resident_id(COUNTY, born, serial * 2 + (0 if female else 1))
 
 
 def _subjects() -> list[dict[str, Any]]:

@@ -1,8 +1,12 @@
 """Checks of identity documents and contact details, with messages that say what to fix.
 
-Resident ID numbers (公民身份号码) are checked with python-stdnum: 18 characters, a real
-division code, a valid birth date and the ISO 7064 check digit. When the form also gives a
-birth date or a gender, they must agree with the number.
+Resident ID numbers (公民身份号码) are validated by python-stdnum's `ric.validate`: 18
+characters, the GB 11643 check digit (ISO 7064 MOD 11-2), a valid birth date and a division
+code in use in the birth year. stdnum looks at the check digit before the date and the place;
+a refusal here names the most precise fault instead: the length, the format, an impossible
+birth date, a division code not in use, and only then the check digit. So 20081301 is called
+an invalid date whether or not the check digit fits, since no check digit could make it right.
+When the form also gives a birth date or a gender, they must agree with the number.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from stdnum import numdb
 from stdnum.cn import ric
-from stdnum.exceptions import ValidationError
+from stdnum.exceptions import InvalidFormat, InvalidLength, ValidationError
 
 from shared.contracts.people import Gender
 
@@ -43,24 +48,10 @@ def check_resident_id(
     number: str, *, field: str = "id_number", birth_date: date | None = None, gender: Gender | None = None
 ) -> ResidentId:
     """Returns the checked number (upper-case X), or raises `InvalidIdentity` saying why."""
-    cleaned = ric.compact(number or "").upper()
-    if len(cleaned) != 18:
-        raise InvalidIdentity(field, "id_length", f"身份证号应为18位，当前为{len(cleaned)}位")
-    if not ID_SHAPE.match(cleaned):
-        raise InvalidIdentity(field, "id_format", "身份证号前17位应为数字，最后一位为数字或X")
-    # In the order a person checks a card: the birth date, the place, then the check digit.
     try:
-        ric.get_birth_date(cleaned)
-    except ValidationError:
-        raise InvalidIdentity(
-            field, "id_birth_date", f"身份证号中的出生日期{cleaned[6:14]}不是有效日期"
-        ) from None
-    try:
-        ric.get_birth_place(cleaned)
-    except ValidationError:
-        raise InvalidIdentity(field, "id_division", f"身份证号前6位行政区划代码{cleaned[:6]}不存在") from None
-    if ric.calc_check_digit(cleaned[:17]) != cleaned[17]:
-        raise InvalidIdentity(field, "id_checksum", "身份证号校验位不正确：请核对每一位数字")
+        cleaned = ric.validate(number or "")
+    except ValidationError as error:
+        raise _refusal(ric.compact(number or ""), field, error) from None
     encoded_birth = ric.get_birth_date(cleaned)
     encoded_gender = Gender.male if int(cleaned[16]) % 2 else Gender.female
     if birth_date is not None and birth_date != encoded_birth:
@@ -73,6 +64,32 @@ def check_resident_id(
         said = "男" if encoded_gender is Gender.male else "女"
         raise InvalidIdentity(field, "id_gender_mismatch", f"身份证号显示性别为{said}，与填写的性别不一致")
     return ResidentId(cleaned, encoded_birth, encoded_gender)
+
+
+def _refusal(cleaned: str, field: str, error: ValidationError) -> InvalidIdentity:
+    """Why stdnum refused the number: the date and the place are named before the check digit."""
+    if isinstance(error, InvalidLength):
+        return InvalidIdentity(field, "id_length", f"身份证号应为18位，当前为{len(cleaned)}位")
+    # stdnum calls a last character other than a digit or X a wrong check digit.
+    if isinstance(error, InvalidFormat) or not ID_SHAPE.match(cleaned):
+        return InvalidIdentity(field, "id_format", "身份证号前17位应为数字，最后一位为数字或X")
+    try:
+        born = ric.get_birth_date(cleaned)
+    except ValidationError:
+        return InvalidIdentity(field, "id_birth_date", f"身份证号中的出生日期{cleaned[6:14]}不是有效日期")
+    try:
+        ric.get_birth_place(cleaned)
+    except ValidationError:
+        return _division_refusal(cleaned[:6], born.year, field)
+    # What is left is the check digit: stdnum's other refusals are the date and the place.
+    return InvalidIdentity(field, "id_checksum", "身份证号校验位不正确：请核对每一位数字")
+
+
+def _division_refusal(code: str, year: int, field: str) -> InvalidIdentity:
+    """A division code that never existed, or one not in use in the birth year."""
+    known = any("county" in found for _, found in numdb.get("cn/loc").info(code))
+    when = f"在出生年份{year}年" if known else ""
+    return InvalidIdentity(field, "id_division", f"身份证号前6位行政区划代码{code}{when}不存在")
 
 
 def check_phone(phone: str, *, field: str = "phone", required: bool = False) -> str:

@@ -15,10 +15,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from stdnum.cn import ric
-
 from services.pairing.importer import values as v
 from services.pairing.importer.values import compact
+from shared.resident_id import resident_id
 
 
 class Kind(StrEnum):
@@ -81,8 +80,7 @@ def _choices(vocabulary: v.Vocabulary[Any]) -> tuple[str, ...]:
 
 
 def _example_id_number(born: date, female: bool) -> str:
-    first17 = f"622925{born:%Y%m%d}00{2 if female else 1}"
-    return first17 + ric.calc_check_digit(first17)
+    return resident_id("622925", born, 2 if female else 1)
 
 
 ADDRESS_PARTS = (

@@ -14,27 +14,18 @@ import httpx
 import openpyxl
 import pytest
 from fastapi import FastAPI
-from stdnum.cn import ric
 
 from services.pairing.entrypoints.api import create_app
 from services.pairing.importer.cli import Status, Summary, import_file
 from services.pairing.importer.template import CADRES, SUBJECTS, Kind
 from services.pairing.settings import PairingSettings
+from tests.support.identity import resident_id, wrong_check_digit
 from tests.support.service_app import TOKEN, running_app, settings_values
 
 pytestmark = [pytest.mark.nats]
 
 TOWNSHIP = "622925100"
 VILLAGE = "622925100201"
-
-
-def id_number(born: date, female: bool, serial: int) -> str:
-    first17 = f"622925{born:%Y%m%d}{serial:02d}{2 if female else 1}"
-    return first17 + ric.calc_check_digit(first17)
-
-
-def wrong_check_digit(number: str) -> str:
-    return number[:-1] + ("0" if number[-1] != "0" else "1")
 
 
 def subject(n: int, **changes: Any) -> dict[str, Any]:
@@ -45,7 +36,7 @@ def subject(n: int, **changes: Any) -> dict[str, Any]:
         "姓名": f"马{n}",
         "性别": "女" if female else "男",
         "出生日期": f"{born:%Y/%-m/%-d}",
-        "身份证号": id_number(born, female, n % 100),
+        "身份证号": resident_id("622925", born, female, n % 100),
         "类别": "孤儿" if n % 3 else "事实无人抚养儿童",
         "父母情况": "" if n % 3 else "服刑在押、失联",
         "养育方式": "社会散居",
@@ -143,14 +134,14 @@ def bad_subjects() -> dict[int, dict[str, Any]]:
         # local: a wrong check digit and an unknown gender, both reported
         5: {"身份证号": wrong_check_digit(subject(5)["身份证号"]), "性别": "未知"},
         # the service: an orphan who is already an adult
-        12: {"出生日期": "2000/3/3", "身份证号": id_number(adult, False, 12), "性别": "男"},
+        12: {"出生日期": "2000/3/3", "身份证号": resident_id("622925", adult, False, 12), "性别": "男"},
         # the service: a 特困 person in concentrated support
         20: {
             "类别": "特困人员",
             "特困": "农村",
             "养育方式": "集中供养",
             "出生日期": "1950/1/21",
-            "身份证号": id_number(date(1950, 1, 21), True, 20),
+            "身份证号": resident_id("622925", date(1950, 1, 21), True, 20),
             "性别": "女",
         },
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from stdnum.cn import ric
 
 from services.pairing import handlers
 from services.pairing.domain.refusals import Refused
@@ -17,15 +16,11 @@ from shared.contracts.people import (
     OrphanType,
 )
 from shared.eventstore import Metadata
+from tests.support.identity import resident_id
 from tests.support.pairing_people import VILLAGE, unit_leader
 from tests.support.pairing_world import World
 
 META = Metadata(actor="operator:test")
-
-
-def number(born: date, serial: int) -> str:
-    first17 = f"622925{born:%Y%m%d}{serial:03d}"
-    return first17 + ric.calc_check_digit(first17)
 
 
 def orphan(subject_id: str, born: date, serial: int) -> SubjectRegistered:
@@ -35,7 +30,7 @@ def orphan(subject_id: str, born: date, serial: int) -> SubjectRegistered:
         name="马小军",
         gender=Gender.male,
         birth_date=born,
-        id_number=number(born, serial),
+        id_number=resident_id(VILLAGE.county_code, born, False, serial),
         residence=VILLAGE,
         category="orphan",
         orphan_type=OrphanType.orphan,

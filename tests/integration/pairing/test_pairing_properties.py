@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from stdnum.cn import ric
 
 from services.pairing import handlers
 from services.pairing.adapters.tables import pairing_history
@@ -38,17 +37,12 @@ from shared.contracts.people import (
     RankTitle,
 )
 from shared.eventstore import Metadata
+from tests.support.identity import resident_id
 from tests.support.pairing_people import VILLAGE
 from tests.support.pairing_world import World
 
 TODAY = date(2026, 11, 29)
 META = Metadata(actor="operator:property")
-
-
-def id_number(born: date, female: bool, serial: int) -> str:
-    serial = serial * 2 + (0 if female else 1)
-    first17 = f"622925{born:%Y%m%d}{serial % 1000:03d}"
-    return first17 + ric.calc_check_digit(first17)
 
 
 class PairingMachine(RuleBasedStateMachine):
@@ -86,7 +80,7 @@ class PairingMachine(RuleBasedStateMachine):
             name=f"对象{self.serial}",
             gender=gender,
             birth_date=born,
-            id_number=id_number(born, female, self.serial),
+            id_number=resident_id(VILLAGE.county_code, born, female, self.serial),
             residence=VILLAGE,
             registered_place=VILLAGE,
             category="orphan",

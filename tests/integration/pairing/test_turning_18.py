@@ -13,6 +13,7 @@ from shared.contracts.people import (
     OrphanType,
 )
 from shared.eventstore import Metadata
+from tests.support.identity import resident_id
 from tests.support.pairing_people import VILLAGE, unit_leader
 from tests.support.pairing_world import World
 
@@ -29,7 +30,7 @@ def test_the_watcher_records_turned_18_once_on_the_birthday_and_opens_a_review()
             name="马小军",
             gender=Gender.male,
             birth_date=date(2008, 3, 10),
-            id_number="622925200803101015",
+            id_number=resident_id(VILLAGE.county_code, date(2008, 3, 10), False, 7),
             residence=VILLAGE,
             category="orphan",
             orphan_type=OrphanType.orphan,

@@ -6,7 +6,6 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
-from stdnum.cn import ric
 
 from services.pairing.importer import values as v
 from services.pairing.importer.reader import Row
@@ -27,11 +26,7 @@ from shared.contracts.people import (
     SelfCare,
     SubjectCategory,
 )
-
-
-def id_number(born: date, female: bool, serial: int = 10) -> str:
-    first17 = f"622925{born:%Y%m%d}{serial:02d}{2 if female else 1}"
-    return first17 + ric.calc_check_digit(first17)
+from tests.support.identity import resident_id
 
 
 def subject_row(number: int = 2, **changes: Any) -> Row:
@@ -41,7 +36,7 @@ def subject_row(number: int = 2, **changes: Any) -> Row:
         "姓名": "马小花",
         "性别": "女",
         "出生日期": "2014-05-17",
-        "身份证号": id_number(born, True),
+        "身份证号": resident_id("622925", born, True),
         "类别": "孤儿",
         "养育方式": "社会散居",
         "常住地县代码": "622925",
@@ -302,7 +297,7 @@ def test_tekun_takes_its_setting_from_the_care_column() -> None:
     row = subject_row(
         类别="特困人员",
         出生日期="1950-01-01",
-        身份证号=id_number(born, False),
+        身份证号=resident_id("622925", born, False),
         性别="男",
         特困="农村",
         养育方式="分散供养",
@@ -315,7 +310,7 @@ def test_tekun_takes_its_setting_from_the_care_column() -> None:
 
 
 def test_a_household_number_must_not_be_an_id_number() -> None:
-    prepared = prepare_subject(subject_row(户编号=id_number(date(1960, 1, 1), False)))
+    prepared = prepare_subject(subject_row(户编号=resident_id("622925", date(1960, 1, 1), False)))
     assert columns(prepared.problems) == ["户编号"]
 
 

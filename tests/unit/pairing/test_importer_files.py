@@ -15,7 +15,7 @@ from services.pairing.importer.cli import Outcome, Progress, Status, Summary, wr
 from services.pairing.importer.reader import FileProblem, decode, open_table
 from services.pairing.importer.rows import Problem, prepare_all
 from services.pairing.importer.template import CADRES, SUBJECTS, Kind, write_template
-from tests.unit.pairing.test_importer import id_number
+from tests.support.identity import resident_id
 
 HEADERS = [
     "姓名",
@@ -35,7 +35,7 @@ def subject_values(name: str = "马小花", born: date = date(2014, 5, 17), seri
         name,
         "女",
         f"{born:%Y/%-m/%-d}",
-        id_number(born, True, serial),
+        resident_id("622925", born, True, serial),
         "孤儿",
         "社会散居",
         "622925",

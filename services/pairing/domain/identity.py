@@ -7,6 +7,13 @@ a refusal here names the most precise fault instead: the length, the format, an 
 birth date, a division code not in use, and only then the check digit. So 20081301 is called
 an invalid date whether or not the check digit fits, since no check digit could make it right.
 When the form also gives a birth date or a gender, they must agree with the number.
+
+One exception to stdnum's place rule. Numbers were first issued in 1984, each with the division
+code of the place of registration at that time, and a number never changes afterwards. Someone
+born before 1984 therefore carries a code that may be younger than they are (an old woman born
+in 1950 in 兰州市城关区 has 620102, a code in use since 1983), and stdnum, which asks for a code
+in use in the birth year, would refuse her real number. For them, a code in use at any time
+since 1984 is accepted, the check digit and the birth date still checked as always.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from shared.contracts.people import Gender
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+FIRST_ISSUED = 1984  # the year resident ID numbers were first issued
 
 
 class InvalidIdentity(ValueError):
@@ -51,7 +59,9 @@ def check_resident_id(
     try:
         cleaned = ric.validate(number or "")
     except ValidationError as error:
-        raise _refusal(ric.compact(number or ""), field, error) from None
+        cleaned = ric.compact(number or "").upper()
+        if not _issued_after_birth(cleaned):
+            raise _refusal(cleaned, field, error) from None
     encoded_birth = ric.get_birth_date(cleaned)
     encoded_gender = Gender.male if int(cleaned[16]) % 2 else Gender.female
     if birth_date is not None and birth_date != encoded_birth:
@@ -80,9 +90,35 @@ def _refusal(cleaned: str, field: str, error: ValidationError) -> InvalidIdentit
     try:
         ric.get_birth_place(cleaned)
     except ValidationError:
-        return _division_refusal(cleaned[:6], born.year, field)
+        if not (born.year < FIRST_ISSUED and _in_use_since(cleaned[:6], FIRST_ISSUED)):
+            return _division_refusal(cleaned[:6], born.year, field)
     # What is left is the check digit: stdnum's other refusals are the date and the place.
     return InvalidIdentity(field, "id_checksum", "身份证号校验位不正确：请核对每一位数字")
+
+
+def _issued_after_birth(cleaned: str) -> bool:
+    """A number refused only because its code is younger than someone born before 1984."""
+    if not ID_SHAPE.match(cleaned) or ric.calc_check_digit(cleaned) != cleaned[-1]:
+        return False
+    try:
+        born = ric.get_birth_date(cleaned)
+    except ValidationError:
+        return False
+    return born.year < FIRST_ISSUED and _in_use_since(cleaned[:6], FIRST_ISSUED)
+
+
+def _in_use_since(code: str, year: int) -> bool:
+    """Whether the county code was in use in `year` or later (stdnum's `[start-end]name` entries)."""
+    for _, found in numdb.get("cn/loc").info(code):
+        for county in found.get("county", "").split(","):
+            if not county:
+                continue
+            if not county.startswith("["):
+                return True
+            end = county[1:].split("]")[0].split("-")[1]
+            if not end or int(end) >= year:
+                return True
+    return False
 
 
 def _division_refusal(code: str, year: int, field: str) -> InvalidIdentity:

@@ -127,8 +127,30 @@ def test_an_impossible_date_or_place_is_named_whatever_the_check_digit(
 
 
 def test_a_division_that_did_not_exist_in_the_birth_year_says_so() -> None:
-    with pytest.raises(InvalidIdentity, match="1950年") as caught:
-        check_resident_id(complete("62010219500101123"))  # 兰州市城关区 has its code since 1983
+    with pytest.raises(InvalidIdentity, match="1995年") as caught:
+        check_resident_id(complete("62060219950101123"))  # 武威市凉州区 has its code since 2001
+    assert caught.value.code == "id_division"
+
+
+@pytest.mark.parametrize(
+    "first17",
+    [
+        "62010219500101123",  # 兰州市城关区, code since 1983: numbers were first issued in 1984
+        "62290119380705242",  # 临夏市, code since 1983
+        "44030519620315451",  # 深圳市南山区, code since 1990
+    ],
+)
+def test_someone_born_before_numbers_were_issued_may_carry_a_younger_code(first17: str) -> None:
+    number = complete(first17)
+    assert check_resident_id(number).number == number
+    with pytest.raises(InvalidIdentity) as caught:
+        check_resident_id(wrong_check_digit(number))
+    assert caught.value.code == "id_checksum"
+
+
+def test_a_code_given_up_before_numbers_were_issued_is_not_younger_than_anyone() -> None:
+    with pytest.raises(InvalidIdentity) as caught:
+        check_resident_id(complete("62012019900101123"))  # 兰州市市区: used until 1983
     assert caught.value.code == "id_division"
 
 

@@ -20,6 +20,7 @@ class NatsConnection:
         self.url = url
         self.name = name
         self._client: Client | None = None
+        self._jetstream: tuple[Client, JetStreamContext] | None = None
         self._lock = asyncio.Lock()
         self._closing = False  # set by drain(): the disconnect that follows is ours
 
@@ -46,7 +47,11 @@ class NatsConnection:
             return self._client
 
     async def jetstream(self) -> JetStreamContext:
-        return (await self.client()).jetstream(publish_async_max_pending=8000)
+        """One context per client: each context subscribes for its own publish acks."""
+        client = await self.client()
+        if self._jetstream is None or self._jetstream[0] is not client:
+            self._jetstream = (client, client.jetstream(publish_async_max_pending=8000))
+        return self._jetstream[1]
 
     async def drain(self) -> None:
         """Flushes what is in flight and closes; used on shutdown."""
@@ -58,6 +63,7 @@ class NatsConnection:
                 with contextlib.suppress(Exception):
                     await self._client.close()
         self._client = None
+        self._jetstream = None
 
     async def _on_error(self, exc: Exception) -> None:
         log.warning("nats.error", error=str(exc))

@@ -413,3 +413,18 @@ async def test_two_processes_of_one_service_relay_one_at_a_time_and_the_standby_
 
 async def _flag(relay: Relay, name: str) -> bool:
     return bool(getattr(relay, name))
+
+
+async def test_the_relay_keeps_one_jetstream_context_however_many_pages_it_publishes(
+    store: Any, nats_url: str, stream: StreamSettings
+) -> None:
+    """Each JetStream context subscribes for its acks: one per page grew without end."""
+    connection = NatsConnection(nats_url, "t")
+    relay = Relay(store, SqlRelayProgress(store.engine), connection, stream)
+    async with running(relay):
+        for n in range(40):
+            await append_things(store, range(n, n + 1))
+            await eventually(lambda n=n: _at(relay, n + 1))  # type: ignore[misc]
+        subscriptions = len((await connection.client())._subs)
+    await connection.drain()
+    assert subscriptions <= 2, f"{subscriptions} subscriptions after 40 pages"

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL
 
 from shared.database import service_database_url
+from shared.eventstore.limits import DEFAULT_MAX_EVENT_BYTES
 
 SERVICES = ("pairing", "visits", "notify", "reporting")
 PLACEHOLDERS = ("changeme", "change-me", "change_me", "placeholder", "secret", "example", "xxx", "todo")
@@ -93,6 +94,12 @@ class Settings(CallerSettings):
 
     consistency_wait_seconds: float = 2.0
     relay_poll_seconds: float = 1.0
+    max_event_bytes: int = Field(
+        DEFAULT_MAX_EVENT_BYTES,
+        ge=4096,
+        le=768 * 1024,
+        description="the largest event the store takes; below NATS's maximum payload (1 MiB by default)",
+    )
 
     def peers(self) -> dict[str, str]:
         """Maps each trusted caller's token to its name."""

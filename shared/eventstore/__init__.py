@@ -6,9 +6,11 @@ from shared.eventstore.envelope import AppendResult, Envelope, Metadata, StoredE
 from shared.eventstore.errors import (
     ConcurrencyConflict,
     EventStoreError,
+    EventTooLarge,
     StaleRead,
     StoreClosed,
     StoreUnavailable,
+    UnstorableEvent,
 )
 from shared.eventstore.ports import ANY_VERSION, NO_STREAM, CommitSignal, EventStore, Sealer
 
@@ -24,10 +26,12 @@ __all__ = [
     "Envelope",
     "EventStore",
     "EventStoreError",
+    "EventTooLarge",
     "Metadata",
     "Sealer",
     "StaleRead",
     "StoreClosed",
     "StoreUnavailable",
     "StoredEvent",
+    "UnstorableEvent",
 ]

@@ -30,6 +30,14 @@ class StaleRead(ConcurrencyConflict):
         self.what = what
 
 
+class EventTooLarge(EventStoreError):
+    """An event above the store's size limit: refused, so that no event is too large to relay."""
+
+
+class UnstorableEvent(EventStoreError):
+    """An event no database of the store can hold as given (a NUL character): refused alone."""
+
+
 class StoreUnavailable(EventStoreError):
     """The database did not take the write; nothing of it was committed."""
 

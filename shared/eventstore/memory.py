@@ -9,14 +9,16 @@ from collections.abc import Sequence
 from shared.contracts.base import EventPayload
 from shared.eventstore.envelope import AppendResult, Metadata, StoredEvent, utcnow
 from shared.eventstore.errors import ConcurrencyConflict
+from shared.eventstore.limits import DEFAULT_MAX_EVENT_BYTES, encode_checked
 from shared.eventstore.ports import ANY_VERSION, CommitSignal, Effect, Sealer
 
 
 class MemoryEventStore:
     """Keeps one process's events in a list; for unit tests of handlers and projections."""
 
-    def __init__(self, producer: str, sealer: Sealer) -> None:
+    def __init__(self, producer: str, sealer: Sealer, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self.producer = producer
+        self._max_event_bytes = max_event_bytes
         self.committed = CommitSignal()
         self._sealer = sealer
         self._events: list[StoredEvent] = []
@@ -39,6 +41,7 @@ class MemoryEventStore:
         effect: Effect | None = None,
     ) -> AppendResult:
         datas = await self._sealer.seal_many(payloads)
+        encode_checked(stream_id, payloads, datas, meta, self._max_event_bytes)
         async with self._lock:
             current = self._versions.get(stream_id, 0)
             if expected_version != ANY_VERSION and expected_version != current:

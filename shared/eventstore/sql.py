@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -38,15 +37,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.contracts.base import EventPayload
 from shared.eventstore.envelope import AppendResult, Metadata, StoredEvent, utcnow
 from shared.eventstore.errors import ConcurrencyConflict, StoreClosed, StoreUnavailable
+from shared.eventstore.limits import DEFAULT_MAX_EVENT_BYTES, encode_checked
 from shared.eventstore.ports import ANY_VERSION, CommitSignal, Effect, Sealer
 from shared.eventstore.schema import event_positions, events
 
 # A lone request goes to a function of four plain statements; a batch goes to the set-based
 # function (at most one request per stream). Measured: the lone one is cheaper for one request.
 _APPEND_STREAM_SQL = "SELECT version, first FROM carepair_append_stream($1, $2, $3, $4, $5, $6, $7, $8)"
-_APPEND_EVENTS_SQL = (
-    "SELECT versions, firsts FROM carepair_append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-)
+_APPEND_EVENTS_SQL = "SELECT versions, firsts FROM carepair_append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 
 _LOCK_POSITIONS = (
     sa.update(event_positions)
@@ -55,7 +53,26 @@ _LOCK_POSITIONS = (
     .returning(event_positions.c.last)
 )
 
-_UNAVAILABLE = (OperationalError, DBAPIError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# What says the database could not be reached or dropped the connection: the write may be
+# retried. Anything else the database refuses is an answer about the write itself.
+_LOST = (
+    OSError,
+    OperationalError,
+    sa.exc.InterfaceError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+)
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether `exc` means the database was unavailable, not that it refused this write."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    cause = exc.__cause__ if isinstance(exc, DBAPIError) else None
+    return isinstance(exc, _LOST) or isinstance(cause, _LOST)
+
 
 # A batch of at least this many requests gathered at once goes as two halves (see `_split`).
 # Measured: halves of 8 gain more from working in parallel than the second commit costs;
@@ -71,6 +88,7 @@ class _Request:
     expected_version: int
     payloads: Sequence[EventPayload]
     datas: list[dict[str, Any]]
+    texts: list[str]  # the datas as JSON text, encoded once
     meta: Metadata
     effect: Effect | None
     future: asyncio.Future[AppendResult]
@@ -86,12 +104,14 @@ class SqlEventStore:
         sealer: Sealer,
         *,
         max_batch: int = 1000,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self.engine = engine
         self.producer = producer
         self.committed = CommitSignal()
         self._sealer = sealer
         self._max_batch = max_batch
+        self._max_event_bytes = max_event_bytes
         self._postgres = engine.dialect.name == "postgresql"
         self._pending: deque[_Request] = deque()
         # One commit at a time: a second batch sent while one commits could reach the server
@@ -147,8 +167,11 @@ class SqlEventStore:
         if not self._open:
             raise StoreClosed(f"the {self.producer} event store is not accepting writes")
         datas = await self._sealer.seal_many(payloads)
+        texts = encode_checked(stream_id, payloads, datas, meta, self._max_event_bytes)
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Request(stream_id, expected_version, payloads, datas, meta, effect, future))
+        self._pending.append(
+            _Request(stream_id, expected_version, payloads, datas, texts, meta, effect, future)
+        )
         self._quiet.clear()
         if self._committing or self._gathering:
             return await future  # a commit running, or a caller about to start one, takes it
@@ -235,10 +258,13 @@ class SqlEventStore:
             else:
                 outcomes = await self._commit_by_statements(batch)
         except asyncio.CancelledError:  # `close` gave up on it: its callers must not wait forever
-            self._fail(batch, StoreClosed(
-                f"the {self.producer} event store closed while this write was committing; whether "
-                "it was committed is unknown: read the stream before writing it again"
-            ))
+            self._fail(
+                batch,
+                StoreClosed(
+                    f"the {self.producer} event store closed while this write was committing; whether "
+                    "it was committed is unknown: read the stream before writing it again"
+                ),
+            )
             raise
         finally:
             self._finished()
@@ -246,48 +272,53 @@ class SqlEventStore:
 
     async def _commit_by_statements(self, batch: list[_Request]) -> list[Outcome]:
         """Lock, check, insert and move the counter statement by statement (SQLite, effects)."""
-        outcomes: list[Outcome] = []
         try:
-            async with self.engine.begin() as conn:
-                last = (await conn.execute(_LOCK_POSITIONS)).scalar_one()
-                versions = await self._stream_versions(conn, {r.stream_id for r in batch})
-                rows: list[dict[str, Any]] = []
-                recorded_at = utcnow()
-                for request in batch:
-                    current = versions.get(request.stream_id, 0)
-                    expected = request.expected_version
-                    if expected != ANY_VERSION and expected != current:
-                        outcomes.append((request, ConcurrencyConflict(request.stream_id, expected, current)))
-                        continue
-                    if request.effect is not None:
-                        failure = await self._run_effect(conn, request)
-                        if failure is not None:
-                            outcomes.append((request, failure))
-                            continue
-                    count = len(request.payloads)
-                    for offset, (payload, data) in enumerate(
-                        zip(request.payloads, request.datas, strict=True), start=1
-                    ):
-                        rows.append(
-                            self._row(request, payload, data, current + offset, last + offset, recorded_at)
-                        )
-                    result = AppendResult(
-                        request.stream_id,
-                        current + count,
-                        tuple(range(last + 1, last + count + 1)),
-                    )
-                    outcomes.append((request, result))
-                    versions[request.stream_id] = current + count
-                    last += count
-                if rows:
-                    await conn.execute(sa.insert(events), rows)
-                    await conn.execute(
-                        sa.update(event_positions).where(event_positions.c.id == 1).values(last=last)
-                    )
-        except (OperationalError, DBAPIError, OSError) as exc:
-            return self._failed(batch, self._unavailable(exc))
-        except Exception as exc:  # a bug: fail the batch loudly rather than hang its callers
+            return await self._statements(batch)
+        except Exception as exc:
+            if _lost(exc):
+                return self._failed(batch, self._unavailable(exc))
+            if len(batch) > 1:  # refused, and not by a check of ours: find whose write it was
+                return [o for request in batch for o in await self._commit_by_statements([request])]
             return self._failed(batch, exc)
+
+    async def _statements(self, batch: list[_Request]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        async with self.engine.begin() as conn:
+            last = (await conn.execute(_LOCK_POSITIONS)).scalar_one()
+            versions = await self._stream_versions(conn, {r.stream_id for r in batch})
+            rows: list[dict[str, Any]] = []
+            recorded_at = utcnow()
+            for request in batch:
+                current = versions.get(request.stream_id, 0)
+                expected = request.expected_version
+                if expected != ANY_VERSION and expected != current:
+                    outcomes.append((request, ConcurrencyConflict(request.stream_id, expected, current)))
+                    continue
+                if request.effect is not None:
+                    failure = await self._run_effect(conn, request)
+                    if failure is not None:
+                        outcomes.append((request, failure))
+                        continue
+                count = len(request.payloads)
+                for offset, (payload, data) in enumerate(
+                    zip(request.payloads, request.datas, strict=True), start=1
+                ):
+                    rows.append(
+                        self._row(request, payload, data, current + offset, last + offset, recorded_at)
+                    )
+                result = AppendResult(
+                    request.stream_id,
+                    current + count,
+                    tuple(range(last + 1, last + count + 1)),
+                )
+                outcomes.append((request, result))
+                versions[request.stream_id] = current + count
+                last += count
+            if rows:
+                await conn.execute(sa.insert(events), rows)
+                await conn.execute(
+                    sa.update(event_positions).where(event_positions.c.id == 1).values(last=last)
+                )
         return outcomes
 
     async def _commit_by_function(self, batch: list[_Request]) -> list[Outcome]:
@@ -323,11 +354,11 @@ class SqlEventStore:
                     *self._event_arrays(batch),
                 )
                 outcomes = list(zip(versions, firsts, strict=True))
-        except asyncpg.InvalidParameterValueError as exc:  # a batch the function refuses: a bug
-            return self._failed(batch, exc)
-        except _UNAVAILABLE as exc:
-            return self._failed(batch, self._unavailable(exc))
-        except Exception as exc:  # a bug: fail the batch loudly rather than hang its callers
+        except Exception as exc:
+            if _lost(exc):
+                return self._failed(batch, self._unavailable(exc))
+            if len(batch) > 1:  # refused, and not by a check of ours: find whose write it was
+                return [o for request in batch for o in await self._commit_by_function([request])]
             return self._failed(batch, exc)
         decided: list[Outcome] = []
         for request, (version, first) in zip(batch, outcomes, strict=True):
@@ -349,10 +380,10 @@ class SqlEventStore:
         versions: list[int] = []
         datas: list[str] = []
         for request in batch:
-            for payload, data in zip(request.payloads, request.datas, strict=True):
+            for payload in request.payloads:
                 types.append(payload.event_type)
                 versions.append(payload.schema_version)
-                datas.append(orjson.dumps(data).decode())
+            datas.extend(request.texts)
         return types, versions, datas
 
     async def _call(self, query: str, *args: Any) -> Any:
@@ -410,6 +441,8 @@ class SqlEventStore:
         try:
             await request.effect(conn)
         except Exception as exc:
+            if conn.invalidated or _lost(exc):
+                raise  # the connection is gone: the whole batch is unavailable, not this write
             await savepoint.rollback()
             return exc
         await savepoint.commit()

@@ -84,7 +84,7 @@ class ServiceRuntime:
             SqlKeyStore(self.keys_engine, master, s.cipher), ttl_seconds=s.key_cache_seconds
         )
         self.sealer = PayloadSealer(self.keystore, s.cipher)
-        self.store = SqlEventStore(self.engine, self.name, self.sealer)
+        self.store = SqlEventStore(self.engine, self.name, self.sealer, max_event_bytes=s.max_event_bytes)
         await self.store.start()
         self.opener = EventOpener(self.registry, self.sealer)
         self.nats = NatsConnection(s.nats_url, f"carepair-{self.name}")

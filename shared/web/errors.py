@@ -20,7 +20,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.contracts.base import UnknownEventType, UnsupportedSchemaVersion
-from shared.eventstore.errors import ConcurrencyConflict, StoreClosed, StoreUnavailable
+from shared.eventstore.errors import (
+    ConcurrencyConflict,
+    EventTooLarge,
+    StoreClosed,
+    StoreUnavailable,
+    UnstorableEvent,
+)
 from shared.personal.keystore import PersonErased
 
 log = structlog.get_logger(__name__)
@@ -120,6 +126,14 @@ def install_error_handlers(app: FastAPI) -> None:
                 [{"stream_id": exc.stream_id, "expected": exc.expected, "actual": exc.actual}],
             )
         )
+
+    @app.exception_handler(EventTooLarge)
+    async def _too_large(_: Request, exc: EventTooLarge) -> JSONResponse:
+        return _respond(ApiError(413, "event_too_large", f"{exc}: shorten the texts of this request"))
+
+    @app.exception_handler(UnstorableEvent)
+    async def _unstorable(_: Request, exc: UnstorableEvent) -> JSONResponse:
+        return _respond(ApiError(422, "invalid_input", f"{exc}: remove control characters"))
 
     @app.exception_handler(StoreUnavailable)
     async def _unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:

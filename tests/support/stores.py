@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy.engine import URL
 
@@ -16,11 +17,11 @@ from shared.personal import MemoryKeyStore, PayloadSealer
 
 @asynccontextmanager
 async def sql_store(
-    url: URL, producer: str = "testsvc", sealer: PayloadSealer | None = None
+    url: URL, producer: str = "testsvc", sealer: PayloadSealer | None = None, **options: Any
 ) -> AsyncIterator[SqlEventStore]:
     migrate(url, [EVENTSTORE_MIGRATIONS])
     engine = create_engine_for(url)
-    store = SqlEventStore(engine, producer, sealer or PayloadSealer(MemoryKeyStore()))
+    store = SqlEventStore(engine, producer, sealer or PayloadSealer(MemoryKeyStore()), **options)
     await store.start()
     try:
         yield store

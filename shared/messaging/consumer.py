@@ -189,7 +189,6 @@ class JetStreamConsumer(Worker):
             await self._runner.apply(producer, page)
 
 
-
 def _decode(message: Msg) -> StoredEvent | None:
     try:
         return StoredEvent.from_wire(orjson.loads(message.data))

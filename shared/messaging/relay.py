@@ -8,6 +8,11 @@ background, one write at a time and always the latest acknowledged position, so 
 commit is not on the path of every event; stopping writes the last one. After a crash it
 publishes again what was acknowledged but not yet recorded; JetStream drops the repeats by
 `Nats-Msg-Id` within its duplicate window, and consumers skip any that get through by position.
+
+An event larger than the NATS server takes in one message (stored before the store's own limit
+was set, or under a server configured smaller) is never published: the relay steps over it,
+logs `relay.event_skipped` as an error, counts it in `skipped` (health and metrics show it), and
+moves on. Consumers see the hole at its position and take the event from the producer's feed.
 """
 
 from __future__ import annotations
@@ -122,6 +127,7 @@ class Relay(Worker):
         self._max_backoff = max_backoff
         self.position = 0
         self.published = 0
+        self.skipped: list[int] = []  # positions too large to publish, taken from the feed instead
         self.healthy = False
         self.standby = False
         # Pages published and not yet acknowledged: last position, events, and their acks.
@@ -189,12 +195,15 @@ class Relay(Worker):
             if not events:
                 break
             js = await self._nats.jetstream()
-            pending = [
-                await js.publish_async(
-                    self._stream.subject(e.producer, e.event_type), encode(e), headers=headers_for(e)
-                )
-                for e in events
-            ]
+            limit = (await self._nats.client()).max_payload
+            pending = []
+            for e in events:
+                payload, headers = encode(e), headers_for(e)
+                if len(payload) + sum(len(k) + len(v) + 4 for k, v in headers.items()) + 64 > limit:
+                    self._skip(e, len(payload), limit)
+                    continue
+                subject = self._stream.subject(e.producer, e.event_type)
+                pending.append(await js.publish_async(subject, payload, headers=headers))
             self._in_flight.append((events[-1].position, len(events), asyncio.gather(*pending)))
             self._read_position = events[-1].position
             moved = True
@@ -215,6 +224,18 @@ class Relay(Worker):
             self._save_soon()
             moved = True
         return moved
+
+    def _skip(self, event: StoredEvent, size: int, limit: int) -> None:
+        if event.position not in self.skipped:
+            self.skipped.append(event.position)
+            log.error(
+                "relay.event_skipped",
+                position=event.position,
+                event_type=event.event_type,
+                size=size,
+                max_payload=limit,
+                remedy="consumers take it from the producer's feed",
+            )
 
     async def _acked_or_committed(self, acked: asyncio.Future[Any]) -> bool:
         """Waits for a page's acks; with room for another page, a new commit ends the wait too.
@@ -273,4 +294,3 @@ class Relay(Worker):
                 await self._save_latest()
             except Exception as exc:  # noqa: BLE001 - the next holder publishes the rest again
                 log.warning("relay.progress_not_saved", error=repr(exc), position=self.position)
-

@@ -37,6 +37,11 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], ti
             "carepair_relay_position", "last position JetStream acknowledged", lambda: runtime.relay.position
         )
         metrics.gauge(
+            "carepair_relay_skipped_events",
+            "events too large for NATS that the relay stepped over (consumers read them from the feed)",
+            lambda: len(runtime.relay.skipped),
+        )
+        metrics.gauge(
             "carepair_events_committed",
             "events this process committed",
             lambda: runtime.store.events_committed,

@@ -162,6 +162,12 @@ class ServiceRuntime:
         checks["relay"] = "ok" if self.relay.healthy else "retrying"
         if self.relay.standby:
             checks["relay_role"] = "standby"  # another process of this service relays
+        if self.relay.skipped:
+            # Loud, but not unready: consumers take these events from the feed.
+            checks["relay_skipped"] = (
+                f"{len(self.relay.skipped)} event(s) too large for NATS, from the feed only: "
+                f"positions {self.relay.skipped[:10]}"
+            )
         for worker, task in zip(self._workers, self._tasks, strict=True):
             health = getattr(worker, "healthy", None)
             if isinstance(health, dict):
@@ -172,5 +178,7 @@ class ServiceRuntime:
         for task in self._tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 checks[task.get_name()] = f"crashed: {task.exception()!r}"
-        checks["ready"] = all(v == "ok" for k, v in checks.items() if k != "relay_role")
+        checks["ready"] = all(
+            v == "ok" for k, v in checks.items() if k not in ("relay_role", "relay_skipped")
+        )
         return checks

@@ -428,3 +428,23 @@ async def test_the_relay_keeps_one_jetstream_context_however_many_pages_it_publi
         subscriptions = len((await connection.client())._subs)
     await connection.drain()
     assert subscriptions <= 2, f"{subscriptions} subscriptions after 40 pages"
+
+
+async def test_an_event_too_large_for_nats_is_stepped_over_and_consumers_take_it_from_the_feed(
+    pg_url: Any, nats_url: str, stream: StreamSettings
+) -> None:
+    """Stored before the store had its limit: the relay used to retry it forever, publishing nothing."""
+    async with sql_store(pg_url, max_event_bytes=4 * 1024 * 1024) as big_store:
+        await append_things(big_store, range(2))
+        await big_store.append("big", NO_STREAM, [thing(2, name="长" * 600_000)], META)
+        await append_things(big_store, range(3, 6))
+        relay = relay_for(big_store, nats_url, stream)
+        async with running(relay):
+            await eventually(lambda: _at(relay, 6))
+        assert relay.skipped == [3]
+        assert await stream_messages(nats_url, stream) == 5
+        async with recording_runner(big_store) as runner:
+            consumer = await _consumer(big_store, nats_url, stream, runner)
+            async with running(consumer):
+                await eventually(lambda: _runner_at(runner, 6))
+        assert await seen_positions(big_store) == [1, 2, 3, 4, 5, 6]

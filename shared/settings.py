@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL
 
 from shared.database import service_database_url
 from shared.eventstore.limits import DEFAULT_MAX_EVENT_BYTES
+from shared.web.limits import BODY_TIMEOUT_SECONDS, MAX_BODY_BYTES, MAX_HEADER_BYTES, LimitOptions
 
 SERVICES = ("pairing", "visits", "notify", "reporting")
 PLACEHOLDERS = ("changeme", "change-me", "change_me", "placeholder", "secret", "example", "xxx", "todo")
@@ -55,6 +56,23 @@ class CallerSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "info"
+    max_body_bytes: int = Field(
+        MAX_BODY_BYTES, ge=1024, le=64 * 1024 * 1024, description="the largest request body taken"
+    )
+    max_header_bytes: int = Field(
+        MAX_HEADER_BYTES, ge=1024, le=1024 * 1024, description="the largest total of a request's headers"
+    )
+    body_timeout_seconds: float = Field(
+        BODY_TIMEOUT_SECONDS, gt=0, le=600, description="the longest wait for the next part of a body"
+    )
+
+    def request_limits(self) -> LimitOptions:
+        """The options of `shared.web.limits.RequestLimits` for this process."""
+        return {
+            "max_body_bytes": self.max_body_bytes,
+            "max_header_bytes": self.max_header_bytes,
+            "body_timeout": self.body_timeout_seconds,
+        }
 
     @field_validator("service_token")
     @classmethod

@@ -8,10 +8,12 @@ import httpx
 from fastapi import APIRouter, Query
 
 from shared.eventstore.envelope import StoredEvent
+from shared.web.errors import ApiError
 from shared.web.security import ServiceCaller
 
 FEED_PATH = "/feed/events"
 MAX_PAGE = 1000
+MAX_POSITION = 2**63 - 1  # positions are 64-bit signed integers in every store
 
 
 class FeedUnavailable(RuntimeError):
@@ -25,9 +27,11 @@ def feed_router(read_after: Any) -> APIRouter:
     @router.get(FEED_PATH, summary="Committed events after a position (services only)")
     async def events_after(
         _caller: ServiceCaller,
-        after: Annotated[int, Query(ge=0, description="the last position the caller has")] = 0,
+        after: Annotated[int, Query(description="the last position the caller has")] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 500,
     ) -> dict[str, Any]:
+        if not 0 <= after <= MAX_POSITION:
+            raise ApiError(400, "bad_position", f"after must be a position from 0 to {MAX_POSITION}")
         events = await read_after(after, limit)
         return {
             "events": [e.to_wire() for e in events],

@@ -17,6 +17,7 @@ from shared.observability.logging import configure_logging
 from shared.observability.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from shared.runtime.service import ServiceRuntime
 from shared.web.errors import install_error_handlers
+from shared.web.limits import RequestLimits
 
 CORRELATION_HEADER = "X-Correlation-Id"
 
@@ -67,6 +68,7 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], ti
     app.state.consistency_wait = runtime.settings.consistency_wait_seconds
     install_error_handlers(app)
     app.middleware("http")(correlation_and_timing(metrics))
+    app.add_middleware(RequestLimits, **runtime.settings.request_limits())  # outermost: first to look
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

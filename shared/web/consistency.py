@@ -9,6 +9,7 @@ answers 503 `not_yet_consistent` with `Retry-After`.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from shared.web.errors import ApiError
 POSITION_HEADER = "Carepair-Position"
 REFRESH_EVERY = 0.1  # seconds between checkpoint reads while waiting
 AWAIT_HEADER = "Carepair-Await"
+_POSITION = re.compile(r"[0-9]{1,18}")  # ASCII digits only, and always below 2**63
 
 
 def format_token(service: str, position: int) -> str:
@@ -31,7 +33,7 @@ def parse_tokens(text: str) -> dict[str, int]:
     wanted: dict[str, int] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         service, sep, position = part.partition(":")
-        if not sep or not service or not position.isdigit():
+        if not sep or not service or not _POSITION.fullmatch(position):
             raise ApiError(
                 400,
                 "bad_position_token",

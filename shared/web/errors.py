@@ -113,7 +113,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        code = getattr(exc, "code", None) or _STATUS_CODES.get(exc.status_code, "http_error")
         return _respond(ApiError(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})))
 
     @app.exception_handler(ConcurrencyConflict)

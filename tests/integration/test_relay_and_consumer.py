@@ -448,3 +448,19 @@ async def test_an_event_too_large_for_nats_is_stepped_over_and_consumers_take_it
             async with running(consumer):
                 await eventually(lambda: _runner_at(runner, 6))
         assert await seen_positions(big_store) == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("after", ["9223372036854775808", "-1", "99999999999999999999999"])
+async def test_a_feed_position_out_of_range_is_a_400(store: Any, after: str) -> None:
+    import httpx
+
+    from tests.support.messaging import FEED_TOKEN, feed_app
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=feed_app(store)),
+        base_url="http://p",
+        headers={"Authorization": f"Bearer {FEED_TOKEN}"},
+    ) as c:
+        response = await c.get("/feed/events", params={"after": after})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "bad_position"

@@ -16,6 +16,7 @@ from shared.observability.logging import configure_logging
 from shared.observability.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from shared.runtime.app import correlation_and_timing
 from shared.web.errors import install_error_handlers
+from shared.web.limits import RequestLimits
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -48,6 +49,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     metrics = ServiceMetrics("gateway")
     install_error_handlers(app)
     app.middleware("http")(correlation_and_timing(metrics))
+    app.add_middleware(RequestLimits, **settings.request_limits())  # outermost: first to look
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     async def metrics_endpoint() -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from shared.contracts.pairing import EndReason, ReviewDecision, Situation
 from shared.contracts.people import (
@@ -26,10 +26,13 @@ from shared.contracts.people import (
     SubjectCategory,
     Tekun,
 )
+from shared.web.bodies import RequestBody
+
+Id = Field(min_length=1, max_length=64)
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Body(RequestBody):
+    """A pairing request body: bounded and checked as every carepair request body is."""
 
 
 class SubjectFields(Body):
@@ -130,10 +133,12 @@ class Placement(Body):
 
 
 class PairingCreate(Body):
-    subject_id: str
-    cadre_id: str
+    subject_id: str = Id
+    cadre_id: str = Id
     effective_on: date | None = None
-    overrides: dict[str, str] = Field(default_factory=dict, description="rule code → written reason")
+    overrides: dict[str, str] = Field(
+        default_factory=dict, max_length=10, description="rule code → written reason"
+    )
 
 
 class PairingEnd(Body):
@@ -143,10 +148,10 @@ class PairingEnd(Body):
 
 
 class ReassignmentCreate(Body):
-    subject_id: str
-    to_cadre_id: str
+    subject_id: str = Id
+    to_cadre_id: str = Id
     effective_on: date | None = None
-    overrides: dict[str, str] = Field(default_factory=dict)
+    overrides: dict[str, str] = Field(default_factory=dict, max_length=10)
 
 
 class Accepted(BaseModel):
@@ -165,8 +170,8 @@ class SuggestionRequest(Body):
 
 
 class SuggestedPair(Body):
-    subject_id: str
-    cadre_id: str
+    subject_id: str = Id
+    cadre_id: str = Id
 
 
 class SuggestionAcceptance(Body):

@@ -15,13 +15,14 @@ from shared.contracts.visits import ContactMode
 from shared.eventstore import ConcurrencyConflict
 from shared.runtime import create_service_app
 from shared.web.actor import CommandMeta
+from shared.web.bodies import RequestBody
 from shared.web.consistency import POSITION_HEADER, format_token
 from shared.web.errors import ApiError
 
 router = APIRouter(prefix="/visits", tags=["visits"])
 
 
-class VisitCreate(BaseModel):
+class VisitCreate(RequestBody):
     """A cadre's record of one contact or visit."""
 
     visit_id: uuid.UUID = Field(default_factory=uuid.uuid4, description="client-chosen id makes retries safe")

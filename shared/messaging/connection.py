@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import nats
 import structlog
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 log = structlog.get_logger(__name__)
+
+FIRST_CONNECT_SECONDS = 3.0
 
 
 class NatsConnection:
@@ -33,18 +34,37 @@ class NatsConnection:
         async with self._lock:
             if self._client is None or self._client.is_closed:
                 self._closing = False
-                self._client = await nats.connect(
+                self._client = await self._connect()
+            return self._client
+
+    async def _connect(self) -> Client:
+        """Connects, or raises within `FIRST_CONNECT_SECONDS`.
+
+        Once connected, the client reconnects for ever on its own. Its first connection would
+        too (nats-py retries it endlessly), so that is bounded here: a caller that cannot reach
+        NATS must hear so and do what it can without it (a consumer reads the feed instead).
+        """
+        client = Client()
+        try:
+            await asyncio.wait_for(
+                client.connect(
                     self.url,
                     name=self.name,
                     connect_timeout=2,
-                    reconnect_time_wait=0.5,
+                    reconnect_time_wait=0.5,  # type: ignore[arg-type]  # seconds; a float works
                     max_reconnect_attempts=-1,
                     allow_reconnect=True,
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected,
-                )
-            return self._client
+                ),
+                FIRST_CONNECT_SECONDS,
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await client.close()
+            raise
+        return client
 
     async def jetstream(self) -> JetStreamContext:
         """One context per client: each context subscribes for its own publish acks."""

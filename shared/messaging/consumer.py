@@ -6,6 +6,11 @@ is filled from the producer's HTTP feed before the page is applied; the page's e
 checkpoint commit together and only then are the messages acknowledged. When JetStream stays
 quiet, the consumer asks the feed now and then whether it missed the tail, so a lost last
 message or a purged stream is noticed without waiting for new traffic.
+
+Neither source alone can freeze it. While NATS is out of reach, it follows the producer's feed
+instead, every `feed_poll` seconds, until NATS answers again. While a feed is down, it keeps
+consuming JetStream: only a hole in the positions waits for the feed, since nothing may be
+applied past it.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class JetStreamConsumer(Worker):
         batch: int = 500,
         fetch_timeout: float = 1.0,
         feed_probe_interval: float = 10.0,
+        feed_poll: float = 0.5,
         ack_wait: float = 30.0,
     ) -> None:
         super().__init__()
@@ -64,6 +70,7 @@ class JetStreamConsumer(Worker):
         self._batch = batch
         self._fetch_timeout = fetch_timeout
         self._probe_interval = feed_probe_interval
+        self._feed_poll = feed_poll
         self._ack_wait = ack_wait
         self.healthy: dict[str, bool] = {p: False for p in self._producers}
 
@@ -86,7 +93,7 @@ class JetStreamConsumer(Worker):
                     error=repr(exc),
                     backoff=backoff,
                 )
-                await self._sleep(backoff)
+                await self._follow_feed(producer, backoff)
                 backoff = min(backoff * 2, 10.0)
             else:
                 backoff = 0.2
@@ -111,16 +118,17 @@ class JetStreamConsumer(Worker):
         )
         try:
             idle = 0.0
-            await self._probe_feed(producer)
+            await self._probe_feed_if_up(producer)
             while not self._stopping.is_set():
                 try:
                     messages = await self._fetch(subscription)
                 except (NatsTimeoutError, TimeoutError):
                     self.healthy[producer] = True
                     idle += self._fetch_timeout
-                    if idle >= self._probe_interval:
+                    # Quiet for a while, or NATS lost and reconnecting: ask the feed.
+                    if idle >= self._probe_interval or not self._nats.connected:
                         idle = 0.0
-                        await self._probe_feed(producer)
+                        await self._probe_feed_if_up(producer)
                     continue
                 idle = 0.0
                 await self._handle(producer, messages)
@@ -176,6 +184,29 @@ class JetStreamConsumer(Worker):
         if upto > self._runner.position(producer):
             filled = await self._feeds[producer].read_range(self._runner.position(producer), upto)
             await self._runner.apply(producer, filled)
+
+    async def _follow_feed(self, producer: str, seconds: float) -> None:
+        """Until NATS is tried again, keeps the read model current from the producer's feed."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not self._stopping.is_set():
+            if self._feeds.get(producer) is not None:
+                try:
+                    await self._probe_feed(producer)
+                    self.healthy[producer] = True  # current, from the feed
+                except Exception as exc:  # noqa: BLE001 - both sources down: wait for either
+                    self.healthy[producer] = False
+                    log.warning("consumer.feed_unavailable", producer=producer, error=repr(exc))
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            await self._sleep(min(self._feed_poll, left))
+
+    async def _probe_feed_if_up(self, producer: str) -> None:
+        """Asks the feed for a missed tail; a feed that is down only delays that question."""
+        try:
+            await self._probe_feed(producer)
+        except Exception as exc:  # noqa: BLE001 - JetStream goes on; the next probe asks again
+            log.warning("consumer.feed_unavailable", producer=producer, error=repr(exc))
 
     async def _probe_feed(self, producer: str) -> None:
         feed = self._feeds.get(producer)

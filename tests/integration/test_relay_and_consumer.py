@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import nats
 import pytest
 
@@ -16,7 +17,7 @@ from shared.eventstore import NO_STREAM, Metadata
 from shared.launcher.nats_server import EmbeddedNats, free_port
 from shared.messaging.connection import NatsConnection
 from shared.messaging.consumer import JetStreamConsumer
-from shared.messaging.feed import FeedUnavailable
+from shared.messaging.feed import FeedClient, FeedUnavailable
 from shared.messaging.relay import Relay, SqlRelayProgress, headers_for
 from shared.messaging.stream import StreamSettings
 from tests.support.contracts import ThingRenamed, thing
@@ -464,3 +465,41 @@ async def test_a_feed_position_out_of_range_is_a_400(store: Any, after: str) -> 
         response = await c.get("/feed/events", params={"after": after})
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "bad_position"
+
+
+async def test_with_nats_out_of_reach_a_consumer_follows_the_producers_feed(
+    store: Any, stream: StreamSettings
+) -> None:
+    """Started during a NATS outage, a consumer used to stay frozen for the whole outage."""
+    unreachable = NatsConnection(f"nats://127.0.0.1:{free_port()}", "c")
+    async with recording_runner(store) as runner:
+        consumer = JetStreamConsumer(
+            runner, unreachable, stream, {"testsvc": feed_client(store)}, feed_poll=0.05
+        )
+        async with running(consumer):
+            await append_things(store, range(3))
+            await eventually(lambda: _runner_at(runner, 3))
+            await append_things(store, range(3, 5))
+            await eventually(lambda: _runner_at(runner, 5))
+            assert consumer.healthy == {"testsvc": True}
+    assert await seen_positions(store) == [1, 2, 3, 4, 5]
+
+
+class _DownTransport(httpx.AsyncBaseTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("the producer is down", request=request)
+
+
+async def test_with_the_producers_feed_down_a_consumer_keeps_consuming_jetstream(
+    store: Any, nats_url: str, stream: StreamSettings
+) -> None:
+    down = FeedClient("http://producer", "token-of-no-use", transport=_DownTransport())
+    relay = relay_for(store, nats_url, stream)
+    async with recording_runner(store) as runner:
+        consumer = JetStreamConsumer(
+            runner, NatsConnection(nats_url, "c"), stream, {"testsvc": down}, fetch_timeout=0.2
+        )
+        async with running(relay, consumer):
+            await append_things(store, range(4))
+            await eventually(lambda: _runner_at(runner, 4))
+    assert await seen_positions(store) == [1, 2, 3, 4]

@@ -23,6 +23,7 @@ from services.pairing.domain import cadre as cadres
 from services.pairing.domain import pairing as pairings
 from services.pairing.domain import subject as subjects
 from services.pairing.domain.rules import CadreView, PairingContext, SubjectView, check_pairing
+from shared.clock import Clock
 from shared.contracts.pairing import (
     CadreRankChanged,
     CadreRegistered,
@@ -42,11 +43,15 @@ ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class PairingDeps:
-    """What the handlers need: the repository, the database for registries and read models, today."""
+    """What the handlers need: the repository, the database for registries and read models, the clock."""
 
     repo: PairingRepository
     engine: AsyncEngine
-    today: Callable[[], date] = date.today
+    clock: Clock
+
+    def today(self) -> date:
+        """The programme's business date, from the process's one clock."""
+        return self.clock.today()
 
 
 async def _retrying(attempt: Callable[[], Awaitable[T]]) -> T:

@@ -1,11 +1,23 @@
-"""People the pairing tests share: a village and a unit leader linked with it (contracts only)."""
+"""People the pairing tests share: a village, an orphan there and a unit leader linked with it."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from shared.contracts.pairing import CadreRegistered
-from shared.contracts.people import CadreKind, Gender, Links, Place, Rank, RankTier, RankTitle
+from stdnum.cn import ric
+
+from shared.contracts.pairing import CadreRegistered, SubjectRegistered
+from shared.contracts.people import (
+    CadreKind,
+    CareSetting,
+    Gender,
+    Links,
+    OrphanType,
+    Place,
+    Rank,
+    RankTier,
+    RankTitle,
+)
 
 VILLAGE = Place(county_code="622925", township_code="622925100", village_code="622925100201")
 
@@ -25,4 +37,26 @@ def unit_leader(
         party_member=True,
         kind=CadreKind.unit_leader,
         links=Links(village_codes=(VILLAGE.village_code,)),
+    )
+
+
+def number(born: date, serial: int) -> str:
+    """A valid resident ID number of 和政县 for someone born on `born`."""
+    first17 = f"622925{born:%Y%m%d}{serial:03d}"
+    return first17 + ric.calc_check_digit(first17)
+
+
+def orphan(subject_id: str, born: date = date(2015, 1, 1), serial: int = 11) -> SubjectRegistered:
+    """A boy orphan living in VILLAGE, a household of his own."""
+    return SubjectRegistered(
+        subject_id=subject_id,
+        household_id=f"h-{subject_id}",
+        name="马小军",
+        gender=Gender.male,
+        birth_date=born,
+        id_number=number(born, serial),
+        residence=VILLAGE,
+        category="orphan",
+        orphan_type=OrphanType.orphan,
+        care_setting=CareSetting.scattered,
     )

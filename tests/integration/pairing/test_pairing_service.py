@@ -14,6 +14,8 @@ from stdnum.cn import ric
 
 from services.pairing.entrypoints.api import create_app
 from services.pairing.settings import PairingSettings
+from shared.clock import ManualClock
+from tests.support.pairing_world import TODAY
 from tests.support.service_app import running_app, settings_values
 
 pytestmark = [pytest.mark.nats]
@@ -73,7 +75,7 @@ async def client(
         base = request.getfixturevalue("pg_url")
         database_url = base.render_as_string(hide_password=False)
     settings = PairingSettings(**settings_values(tmp_path, nats_url, stream_name, database_url))
-    async with running_app(create_app(settings)) as c:
+    async with running_app(create_app(settings, ManualClock.on(TODAY))) as c:
         yield c
 
 

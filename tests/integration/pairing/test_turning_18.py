@@ -22,7 +22,7 @@ META = Metadata(actor="operator:test")
 def test_the_watcher_records_turned_18_once_on_the_birthday_and_opens_a_review() -> None:
     world = World()
     try:
-        world.today = date(2026, 3, 1)
+        world.clock.set_today(date(2026, 3, 1))
         orphan = SubjectRegistered(
             subject_id="s-1",
             household_id="h-1",
@@ -42,9 +42,9 @@ def test_the_watcher_records_turned_18_once_on_the_birthday_and_opens_a_review()
         world.run(handlers.pair(world.deps, "s-1", "c-1", {}, META))
         world.settle()
 
-        world.today = date(2026, 3, 9)
+        world.clock.set_today(date(2026, 3, 9))
         assert world.run(mark_adults(world.deps)) == 0
-        world.today = date(2026, 3, 10)
+        world.clock.set_today(date(2026, 3, 10))
         assert world.run(mark_adults(world.deps)) == 1
         assert world.run(mark_adults(world.deps)) == 0  # idempotent
         state = world.run(world.deps.repo.subject("s-1"))

@@ -35,7 +35,9 @@ async def on_start(runtime: ServiceRuntime) -> None:
         "pairing-reassignment", "pairing", runtime.engine, runtime.store, runtime.opener, reactions(deps)
     )
     runtime.spawn(reactor, "reassignment")
-    runtime.spawn(AdultWatcher(deps), "adult-watch")
+    settings = runtime.settings
+    assert isinstance(settings, PairingSettings), "the pairing service runs with PairingSettings"
+    runtime.spawn(AdultWatcher(deps, settings.daily_at()), "adult-watch")
 
 
 SPEC = ServiceSpec(

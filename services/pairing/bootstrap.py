@@ -12,6 +12,7 @@ from services.pairing.adapters.repository import Fingerprints, PairingRepository
 from services.pairing.handlers import PairingDeps
 from services.pairing.projections import PAIRING_INDEX
 from services.pairing.reactions import reactions
+from services.pairing.scheduled import ScheduledChanges
 from services.pairing.settings import PairingSettings
 from services.pairing.watchers import AdultWatcher
 from shared.clock import Clock
@@ -38,6 +39,7 @@ async def on_start(runtime: ServiceRuntime) -> None:
     settings = runtime.settings
     assert isinstance(settings, PairingSettings), "the pairing service runs with PairingSettings"
     runtime.spawn(AdultWatcher(deps, settings.daily_at()), "adult-watch")
+    runtime.spawn(ScheduledChanges(deps, settings.daily_at()), "scheduled-changes")
 
 
 SPEC = ServiceSpec(

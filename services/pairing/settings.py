@@ -11,7 +11,7 @@ from shared.settings import Settings
 class PairingSettings(Settings):
     port: int = 8081
     pairing_daily_at: str = Field(
-        "00:30", description="HH:MM in the programme's zone: when the daily round (18th birthdays) runs"
+        "00:30", description="HH:MM in the programme's zone: the daily round (18th birthdays, changes due)"
     )
 
     @field_validator("pairing_daily_at")

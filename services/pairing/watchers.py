@@ -59,7 +59,7 @@ async def mark_adults(deps: PairingDeps) -> int:
             subject_id=subject_id, situation=Situation.turned_18, effective_on=eighteenth_birthday(born)
         )
         try:
-            await deps.repo.append_subject(state, subjects.decide_situation(state, change), meta)
+            await deps.repo.append_subject(state, subjects.decide_situation(state, change, today), meta)
             recorded += 1
         except ConcurrencyConflict:
             continue  # changed meanwhile: tomorrow's round sees it again

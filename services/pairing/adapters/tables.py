@@ -119,3 +119,13 @@ reviews = sa.Table(
     sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("decision", sa.String(16), nullable=True),
 )
+
+# A read model of the changes dated ahead that have not happened yet, one per stream (a later
+# one replaces it): the daily round finds here which are due; the streams decide if one stands.
+scheduled_changes = sa.Table(
+    "scheduled_changes",
+    metadata,
+    sa.Column("stream", sa.String(16), primary_key=True),  # "cadre" or "subject"
+    sa.Column("owner_id", sa.String(64), primary_key=True),
+    sa.Column("effective_on", sa.Date, nullable=False, index=True),
+)

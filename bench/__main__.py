@@ -191,7 +191,7 @@ def entry(argv: list[str]) -> int:
         return 2
     output = args.output
     if output is None and args.only:
-        output = report.RESULTS_DIR / f"partial-{datetime.now():%Y-%m-%d-%H%M%S}.json"
+        output = report.RESULTS_DIR / f"partial-{datetime.now(UTC):%Y-%m-%d-%H%M%S}.json"
     path = report.save(results, output)
     print()
     print(report.markdown(results))

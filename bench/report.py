@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ def ratios(scenarios: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 def save(results: dict[str, Any], output: Path | None = None) -> Path:
     # One file per run (not per day), so that runs on one machine can be compared.
-    stamp = datetime.now().strftime("%Y-%m-%dT%H%M")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M")  # in UTC, whatever zone the machine is in
     path = output or RESULTS_DIR / f"{stamp}-{socket.gethostname()}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -6,10 +6,11 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL
 
+from shared.clock import DEFAULT_TIMEZONE, SystemClock, programme_zone
 from shared.database import service_database_url
 from shared.eventstore.limits import DEFAULT_MAX_EVENT_BYTES
 from shared.web.limits import BODY_TIMEOUT_SECONDS, MAX_BODY_BYTES, MAX_HEADER_BYTES, LimitOptions
@@ -41,10 +42,34 @@ def refuse_placeholder(name: str, value: str, min_length: int = 16) -> str:
     return value
 
 
-class CallerSettings(BaseSettings):
-    """What every carepair process that calls services reads: where they are, and its credential."""
+class ProgrammeSettings(BaseSettings):
+    """What every carepair process reads about the programme's calendar: its time zone."""
 
     model_config = SettingsConfigDict(env_prefix="CAREPAIR_", extra="ignore")
+
+    timezone: str = Field(DEFAULT_TIMEZONE, description="IANA zone whose date is the programme's today")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        programme_zone(value)
+        return value
+
+    def clock(self) -> SystemClock:
+        """The process's clock; build it once and hand it to everything that needs the time."""
+        return SystemClock(self.timezone)
+
+
+def programme_clock() -> SystemClock:
+    """The clock of a tool that reads no other setting; raises `ValueError` naming a bad zone."""
+    try:
+        return ProgrammeSettings().clock()
+    except ValidationError as exc:
+        raise ValueError(str(exc.errors()[0]["ctx"]["error"])) from None
+
+
+class CallerSettings(ProgrammeSettings):
+    """What every carepair process that calls services reads: where they are, and its credential."""
 
     service_token: SecretStr = Field(..., description="this process's credential to other services")
 

@@ -12,8 +12,10 @@ from services.pairing.adapters.repository import Fingerprints, PairingRepository
 from services.pairing.handlers import PairingDeps
 from services.pairing.projections import PAIRING_INDEX
 from services.pairing.reactions import reactions
+from services.pairing.scheduled import ScheduledChanges
 from services.pairing.settings import PairingSettings
 from services.pairing.watchers import AdultWatcher
+from shared.clock import Clock
 from shared.messaging.reactor import Reactor
 from shared.runtime import ServiceRuntime, ServiceSpec
 
@@ -28,13 +30,16 @@ def fingerprint_secret(master_key_b64: str) -> bytes:
 async def on_start(runtime: ServiceRuntime) -> None:
     secret = fingerprint_secret(runtime.settings.master_key.get_secret_value())
     repo = PairingRepository(runtime.store, runtime.opener, Fingerprints(secret))
-    deps = PairingDeps(repo=repo, engine=runtime.engine)
+    deps = PairingDeps(repo=repo, engine=runtime.engine, clock=runtime.clock)
     runtime.components["deps"] = deps
     reactor = Reactor(
         "pairing-reassignment", "pairing", runtime.engine, runtime.store, runtime.opener, reactions(deps)
     )
     runtime.spawn(reactor, "reassignment")
-    runtime.spawn(AdultWatcher(deps), "adult-watch")
+    settings = runtime.settings
+    assert isinstance(settings, PairingSettings), "the pairing service runs with PairingSettings"
+    runtime.spawn(AdultWatcher(deps, settings.daily_at()), "adult-watch")
+    runtime.spawn(ScheduledChanges(deps, settings.daily_at()), "scheduled-changes")
 
 
 SPEC = ServiceSpec(
@@ -45,5 +50,5 @@ SPEC = ServiceSpec(
 )
 
 
-def build_runtime(settings: PairingSettings | None = None) -> ServiceRuntime:
-    return ServiceRuntime(SPEC, settings or PairingSettings())
+def build_runtime(settings: PairingSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
+    return ServiceRuntime(SPEC, settings or PairingSettings(), clock=clock)

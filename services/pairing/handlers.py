@@ -24,6 +24,7 @@ from services.pairing.domain import cadre as cadres
 from services.pairing.domain import pairing as pairings
 from services.pairing.domain import subject as subjects
 from services.pairing.domain.rules import PairingContext
+from shared.clock import Clock
 from shared.contracts.base import EventPayload
 from shared.contracts.pairing import (
     CadreRankChanged,
@@ -44,11 +45,15 @@ ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class PairingDeps:
-    """What the handlers need: the repository, the database for registries and read models, today."""
+    """What the handlers need: the repository, the database for registries and read models, the clock."""
 
     repo: PairingRepository
     engine: AsyncEngine
-    today: Callable[[], date] = date.today
+    clock: Clock
+
+    def today(self) -> date:
+        """The programme's business date, from the process's one clock."""
+        return self.clock.today()
 
 
 async def _retrying(attempt: Callable[[], Awaitable[T]]) -> T:
@@ -85,7 +90,8 @@ async def change_situation(
 ) -> AppendResult:
     async def attempt() -> AppendResult:
         state = await deps.repo.subject(change.subject_id)
-        return await deps.repo.append_subject(state, subjects.decide_situation(state, change), meta)
+        events = subjects.decide_situation(state, change, deps.today())
+        return await deps.repo.append_subject(state, events, meta)
 
     return await _retrying(attempt)
 
@@ -122,12 +128,12 @@ async def retire_cadre(
     deps: PairingDeps, cadre_id: str, on: date, continues: bool, meta: Metadata
 ) -> AppendResult:
     state = await deps.repo.cadre(cadre_id)
-    return await deps.repo.append_cadre(state, cadres.decide_retire(state, on, continues), meta)
+    return await deps.repo.append_cadre(state, cadres.decide_retire(state, on, continues, deps.today()), meta)
 
 
 async def transfer_cadre(deps: PairingDeps, event: CadreTransferred, meta: Metadata) -> AppendResult:
     state = await deps.repo.cadre(event.cadre_id)
-    return await deps.repo.append_cadre(state, cadres.decide_transfer(state, event), meta)
+    return await deps.repo.append_cadre(state, cadres.decide_transfer(state, event, deps.today()), meta)
 
 
 async def change_cadre_rank(deps: PairingDeps, event: CadreRankChanged, meta: Metadata) -> AppendResult:
@@ -172,7 +178,8 @@ async def end_pairing(
 ) -> AppendResult:
     async def attempt() -> AppendResult:
         subject = await deps.repo.subject(subject_id)
-        events = subjects.decide_end(subject, reason, on or deps.today(), note)
+        today = deps.today()
+        events = subjects.decide_end(subject, reason, on or today, today, note)
         return await deps.repo.append_subject(subject, events, meta)
 
     return await _retrying(attempt)

@@ -13,9 +13,11 @@ from services.pairing.adapters.tables import (
     pairing_history,
     reviews,
     rule_overrides,
+    scheduled_changes,
     subject_index,
 )
 from shared.contracts.pairing import (
+    CadreDepartureScheduled,
     CadrePlaced,
     CadreRankChanged,
     CadreReassigned,
@@ -23,6 +25,7 @@ from shared.contracts.pairing import (
     CadreRetired,
     CadreTransferred,
     PairingEnded,
+    PairingEndScheduled,
     PairingReviewDecided,
     PairingReviewOpened,
     ReassignmentNeeded,
@@ -37,11 +40,11 @@ from shared.eventstore import Envelope
 from shared.messaging.projection import Handler, Projection
 
 
-def _upsert(conn: AsyncConnection, table: sa.Table, values: Mapping[str, Any], key: str) -> Any:
+def _upsert(conn: AsyncConnection, table: sa.Table, values: Mapping[str, Any], *keys: str) -> Any:
     insert = dialect_insert(conn.dialect.name)
     statement = insert(table).values(**values)
     return statement.on_conflict_do_update(
-        index_elements=[key], set_={k: statement.excluded[k] for k in values if k != key}
+        index_elements=list(keys), set_={k: statement.excluded[k] for k in values if k not in keys}
     )
 
 
@@ -104,6 +107,7 @@ async def subject_exited(conn: AsyncConnection, envelope: Envelope) -> None:
         .where(reviews.c.subject_id == event.subject_id, reviews.c.decision.is_(None))
         .values(decision="closed")
     )
+    await _unscheduled(conn, "subject", event.subject_id)
 
 
 async def cadre_details(conn: AsyncConnection, envelope: Envelope) -> None:
@@ -130,11 +134,13 @@ async def cadre_changed(conn: AsyncConnection, envelope: Envelope) -> None:
         case CadreRetired():
             status = "retired_continuing" if event.continues else "retired"
             await conn.execute(sa.update(cadre_index).where(where).values(status=status))
+            await _unscheduled(conn, "cadre", event.cadre_id)
         case CadreTransferred():
             values: dict[str, Any] = {"unit_id": event.unit_id, "links": event.links.model_dump(mode="json")}
             if event.leaves_area:
                 values["status"] = "transferred_away"
             await conn.execute(sa.update(cadre_index).where(where).values(**values))
+            await _unscheduled(conn, "cadre", event.cadre_id)
         case CadreRankChanged():
             await conn.execute(
                 sa.update(cadre_index)
@@ -171,6 +177,7 @@ async def ended(conn: AsyncConnection, envelope: Envelope) -> None:
         .where(pairing_history.c.pairing_id == event.pairing_id)
         .values(ended_on=event.effective_on, end_reason=event.reason.value)
     )
+    await _unscheduled(conn, "subject", event.subject_id)
 
 
 async def reassigned(conn: AsyncConnection, envelope: Envelope) -> None:
@@ -194,6 +201,7 @@ async def reassigned(conn: AsyncConnection, envelope: Envelope) -> None:
         )
     )
     await _not_waiting(conn, event.subject_id)
+    await _unscheduled(conn, "subject", event.subject_id)
 
 
 async def needs_reassignment(conn: AsyncConnection, envelope: Envelope) -> None:
@@ -211,6 +219,26 @@ async def _not_waiting(conn: AsyncConnection, subject_id: str) -> None:
         sa.update(subject_index)
         .where(subject_index.c.subject_id == subject_id)
         .values(waiting_since=None, waiting_unit=None)
+    )
+
+
+async def scheduled(conn: AsyncConnection, envelope: Envelope) -> None:
+    """A change dated ahead: the stream's one pending change, found by the daily round on its day."""
+    event = envelope.payload
+    if isinstance(event, CadreDepartureScheduled):
+        values = {"stream": "cadre", "owner_id": event.cadre_id, "effective_on": event.effective_on}
+    else:
+        assert isinstance(event, PairingEndScheduled)
+        values = {"stream": "subject", "owner_id": event.subject_id, "effective_on": event.effective_on}
+    await conn.execute(_upsert(conn, scheduled_changes, values, "stream", "owner_id"))
+
+
+async def _unscheduled(conn: AsyncConnection, stream: str, owner: str) -> None:
+    """The real change happened (or replaced the scheduled one): nothing is pending any more."""
+    await conn.execute(
+        sa.delete(scheduled_changes).where(
+            scheduled_changes.c.stream == stream, scheduled_changes.c.owner_id == owner
+        )
     )
 
 
@@ -270,6 +298,8 @@ HANDLERS: dict[str, Handler] = {
     "RuleOverridden": overridden,
     "PairingReviewOpened": review_opened,
     "PairingReviewDecided": review_decided,
+    "CadreDepartureScheduled": scheduled,
+    "PairingEndScheduled": scheduled,
 }
 
 PAIRING_INDEX = Projection(name="pairing-index", producers=("pairing",), handlers=HANDLERS)

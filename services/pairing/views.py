@@ -12,9 +12,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.pairing.adapters.tables import pairing_history, reviews, rule_overrides, subject_index
+from services.pairing.domain.cadre import CadreState
 from services.pairing.domain.rank import describe
+from services.pairing.domain.subject import SubjectState
 from services.pairing.handlers import PairingDeps
 from shared.contracts.base import ERASED
+from shared.contracts.pairing import PlannedRetirement
 
 WORK_STANDARD = (
     "结对干部每年通过电话、短信、微信、书信等方式与关爱对象联系交流不少于4次，"
@@ -67,11 +70,13 @@ async def contact_card(deps: PairingDeps, subject_id: str) -> dict[str, Any] | N
         "cadre": None,
         "status": "exited" if subject.exited else ("paired" if subject.current else "unpaired"),
         "waiting_since": subject.waiting_since.isoformat() if subject.waiting_since else None,
+        "scheduled": [],
         "work_standard": WORK_STANDARD,
     }
     current = subject.current
     if current is not None:
         cadre = await deps.repo.cadre(current.cadre_id)
+        card["scheduled"] = upcoming_changes(subject, cadre)
         if cadre.details is not None:
             c = cadre.details
             card["cadre"] = {
@@ -87,6 +92,22 @@ async def contact_card(deps: PairingDeps, subject_id: str) -> dict[str, Any] | N
                 "since": current.started_on.isoformat(),
             }
     return card
+
+
+def upcoming_changes(subject: SubjectState, cadre: CadreState) -> list[dict[str, str]]:
+    """What is dated ahead for the current pairing: its end, or the cadre's departure."""
+    found: list[dict[str, str]] = []
+    if (end := subject.scheduled_end) is not None:
+        on = end.effective_on.isoformat()
+        found.append({"change": "pairing_end", "effective_on": on, "message": f"本结对将于{on}解除"})
+    if (departure := cadre.departure) is not None:
+        on, planned = departure.effective_on.isoformat(), departure.departure
+        if isinstance(planned, PlannedRetirement):
+            change, what = "retirement", "退休，退休后继续结对，由原单位管理" if planned.continues else "退休"
+        else:
+            change, what = "transfer", "调离本县" if planned.leaves_area else f"调至{planned.unit_name}"
+        found.append({"change": change, "effective_on": on, "message": f"结对干部将于{on}{what}"})
+    return sorted(found, key=lambda item: item["effective_on"])
 
 
 async def responsible_on(deps: PairingDeps, subject_id: str, day: date) -> dict[str, Any] | None:
@@ -132,7 +153,9 @@ async def reassignment_queue(deps: PairingDeps, today: date) -> list[dict[str, A
             "unit_id": r.waiting_unit,
             "township_code": r.township_code,
             "waiting_since": r.waiting_since.isoformat(),
-            "waiting_days": (today - r.waiting_since).days,
+            # Changes dated ahead wait for their day, so `waiting_since` is never after today;
+            # a queue entry written before that rule could be, and waits no negative days.
+            "waiting_days": max(0, (today - r.waiting_since).days),
         }
         for r in rows
     ]

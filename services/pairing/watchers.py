@@ -1,17 +1,17 @@
 """Facts that change with the calendar: an orphan turns 18 without anyone reporting it.
 
-Every six hours the watcher looks at every active orphan (birth dates are sealed, so it reads the
-streams) and records `SubjectSituationChanged(turned_18)` for those whose 18th birthday has
-passed; that opens the review of their pairing as any reported change does. Recording it is
-idempotent: a subject who already has it is skipped.
+At start and then every day at the set local time (`CAREPAIR_PAIRING_DAILY_AT`) the watcher
+looks at every active orphan (birth dates are sealed, so it reads the streams) and records
+`SubjectSituationChanged(turned_18)` for those whose 18th birthday has passed; that opens the
+review of their pairing as any reported change does. Recording it is idempotent: a subject who
+already has it is skipped.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 
 import sqlalchemy as sa
-import structlog
 
 from services.pairing.adapters.tables import subject_index
 from services.pairing.domain import subject as subjects
@@ -20,9 +20,7 @@ from services.pairing.handlers import PairingDeps
 from shared.contracts.pairing import Situation, SubjectSituationChanged
 from shared.contracts.people import SubjectCategory
 from shared.eventstore import ConcurrencyConflict, Metadata
-from shared.worker import Worker
-
-log = structlog.get_logger(__name__)
+from shared.schedule import DailyJob
 
 
 def eighteenth_birthday(born: date) -> date:
@@ -61,30 +59,15 @@ async def mark_adults(deps: PairingDeps) -> int:
             subject_id=subject_id, situation=Situation.turned_18, effective_on=eighteenth_birthday(born)
         )
         try:
-            await deps.repo.append_subject(state, subjects.decide_situation(state, change), meta)
+            await deps.repo.append_subject(state, subjects.decide_situation(state, change, today), meta)
             recorded += 1
         except ConcurrencyConflict:
             continue  # changed meanwhile: tomorrow's round sees it again
     return recorded
 
 
-class AdultWatcher(Worker):
-    """Runs `mark_adults` at start and then every `interval` seconds."""
+class AdultWatcher(DailyJob):
+    """Runs `mark_adults` at start and then every day at `at` in the programme's zone."""
 
-    def __init__(self, deps: PairingDeps, interval: float = 6 * 3600) -> None:
-        super().__init__()
-        self._deps = deps
-        self._interval = interval
-        self.healthy = False
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                count = await mark_adults(self._deps)
-                self.healthy = True
-                if count:
-                    log.info("pairing.turned_18_recorded", count=count)
-            except Exception as exc:  # noqa: BLE001 - the database is down: try at the next round
-                self.healthy = False
-                log.warning("pairing.adult_watch_failed", error=repr(exc))
-            await self._sleep(self._interval)
+    def __init__(self, deps: PairingDeps, at: time) -> None:
+        super().__init__("adult-watch", lambda: mark_adults(deps), deps.clock, at)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from services.reporting.handlers import COMPLIANCE
 from services.reporting.settings import ReportingSettings
+from shared.clock import Clock
 from shared.runtime import ServiceRuntime, ServiceSpec
 
 SPEC = ServiceSpec(
@@ -13,5 +14,5 @@ SPEC = ServiceSpec(
 )
 
 
-def build_runtime(settings: ReportingSettings | None = None) -> ServiceRuntime:
-    return ServiceRuntime(SPEC, settings or ReportingSettings())
+def build_runtime(settings: ReportingSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
+    return ServiceRuntime(SPEC, settings or ReportingSettings(), clock=clock)

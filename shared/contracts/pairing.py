@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -22,6 +22,7 @@ from shared.contracts.people import (
     CareSetting,
     Dibao,
     DisabilityType,
+    Frozen,
     Gender,
     Guardian,
     Links,
@@ -160,6 +161,36 @@ class CadreTransferred(EventPayload):
     links: Links = Links()
 
 
+class PlannedRetirement(Frozen):
+    """A retirement to come: what `CadreRetired` will say."""
+
+    kind: Literal["retirement"] = "retirement"
+    continues: bool
+
+
+class PlannedTransfer(Frozen):
+    """A transfer to come: what `CadreTransferred` will say."""
+
+    kind: Literal["transfer"] = "transfer"
+    unit_id: Id
+    unit_name: str
+    leaves_area: bool
+    links: Links = Links()
+
+
+@register
+class CadreDepartureScheduled(EventPayload):
+    """A retirement or transfer dated after the programme's today; until then nothing changes.
+
+    On `effective_on` the daily round appends the `CadreRetired` or `CadreTransferred` it
+    describes. A later departure of the cadre, scheduled or not, replaces it.
+    """
+
+    cadre_id: Id
+    effective_on: date
+    departure: Annotated[PlannedRetirement | PlannedTransfer, Field(discriminator="kind")]
+
+
 @register
 class CadreRankChanged(EventPayload):
     """A cadre's post or rank changed; the pairing stays unless a rule now fails."""
@@ -216,9 +247,8 @@ class EndReason(StrEnum):
     operator = "operator"
 
 
-@register
-class PairingEnded(EventPayload):
-    """A pairing ended; its history stays."""
+class PairingEnding(EventPayload):
+    """Which pairing ends, on which day and why: what an ending and a scheduled one both say."""
 
     pairing_id: uuid.UUID
     subject_id: Id
@@ -226,6 +256,20 @@ class PairingEnded(EventPayload):
     effective_on: date
     reason: EndReason
     note: SubjectText = Field(default="", max_length=1000)
+
+
+@register
+class PairingEnded(PairingEnding):
+    """A pairing ended; its history stays."""
+
+
+@register
+class PairingEndScheduled(PairingEnding):
+    """An ending dated after the programme's today: the pairing goes on until `effective_on`.
+
+    On that day the daily round appends the `PairingEnded` it describes, unless the pairing
+    ended otherwise first. A later ending of the pairing, scheduled or not, replaces it.
+    """
 
 
 @register

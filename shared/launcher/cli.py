@@ -20,6 +20,7 @@ import httpx
 from shared.launcher.demo import load_demo
 from shared.launcher.nats_server import EmbeddedNats, NatsServerError, free_port
 from shared.launcher.secrets import embedded_secrets
+from shared.settings import programme_clock
 
 SERVICE_ORDER = ("pairing", "visits", "notify", "reporting")
 DEFAULT_PORT_BASE = 8080  # the gateway; services take the next four ports
@@ -88,6 +89,11 @@ def service_environment(data_dir: Path, nats_url: str, layout: dict[str, int]) -
 
 
 def run_up(data_dir: Path, *, demo: bool, port_base: int = DEFAULT_PORT_BASE) -> int:
+    try:
+        clock = programme_clock()  # a bad CAREPAIR_TIMEZONE stops us before any child starts
+    except ValueError as exc:
+        print(f"carepair: {exc}", file=sys.stderr)
+        return 1
     layout = ports(port_base)
     data_dir.mkdir(parents=True, exist_ok=True)
     nats: EmbeddedNats | None = None
@@ -128,6 +134,7 @@ def run_up(data_dir: Path, *, demo: bool, port_base: int = DEFAULT_PORT_BASE) ->
                 f"http://127.0.0.1:{layout['gateway']}",
                 f"http://127.0.0.1:{layout['pairing']}",
                 embedded_secrets(data_dir)[1]["gateway"],
+                clock,
             )
         while not stopping:
             for name, child in children.items():

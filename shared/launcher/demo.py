@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from shared.clock import Clock
 from shared.resident_id import resident_id
 
 COUNTY = "622925"
@@ -257,7 +258,7 @@ def _checked(response: httpx.Response, *ok: int) -> httpx.Response:
     return response
 
 
-def load_demo(data_dir: Path, gateway: str, pairing: str, token: str) -> None:
+def load_demo(data_dir: Path, gateway: str, pairing: str, token: str, clock: Clock) -> None:
     """Loads the demo county once; a marker file stops a second load."""
     marker = data_dir / "demo-loaded"
     if marker.exists():
@@ -305,7 +306,7 @@ def load_demo(data_dir: Path, gateway: str, pairing: str, token: str) -> None:
                 history = _checked(service.get(f"/subjects/{result['subject_id']}/responsible"), 200).json()
                 current = history["history"][-1]
                 pairings.append((current["pairing_id"], result["subject_id"], result["cadre_id"]))
-    visits = _log_visits(gateway, pairings)
+    visits = _log_visits(gateway, pairings, clock.today())
     marker.write_text("ok\n", encoding="utf-8")
     print(
         f"demo: 和政县 with {len(_subjects())} cared-for people, {len(_cadres())} cadres, "
@@ -313,8 +314,7 @@ def load_demo(data_dir: Path, gateway: str, pairing: str, token: str) -> None:
     )
 
 
-def _log_visits(gateway: str, pairings: list[tuple[str, str, str]]) -> int:
-    today = date.today()
+def _log_visits(gateway: str, pairings: list[tuple[str, str, str]], today: date) -> int:
     count = 0
     with httpx.Client(base_url=gateway, timeout=10) as client:
         for index, (pairing_id, subject_id, cadre_id) in enumerate(pairings):

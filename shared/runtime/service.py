@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from shared.clock import Clock
 from shared.contracts import CONTRACTS
 from shared.contracts.base import ContractRegistry
 from shared.database import create_engine_for, migrate, ping
@@ -52,10 +53,18 @@ class ServiceSpec:
 class ServiceRuntime:
     """Starts and stops everything one service process runs besides its routes."""
 
-    def __init__(self, spec: ServiceSpec, settings: Settings, registry: ContractRegistry = CONTRACTS) -> None:
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        settings: Settings,
+        registry: ContractRegistry = CONTRACTS,
+        clock: Clock | None = None,
+    ) -> None:
         self.spec = spec
         self.settings = settings
         self.registry = registry
+        # The process's one clock: every "today" of the service comes from it.
+        self.clock: Clock = clock or settings.clock()
         self.read_signals: dict[str, CommitSignal] = {}
         self.components: dict[str, Any] = {}  # what a service's on_start builds for its routes
         self.runners: dict[str, ProjectionRunner] = {}

@@ -14,6 +14,7 @@ from services.pairing.adapters.repository import Fingerprints, PairingRepository
 from services.pairing.handlers import PairingDeps
 from services.pairing.projections import PAIRING_INDEX
 from services.pairing.reactions import reactions
+from shared.clock import ManualClock
 from shared.contracts import CONTRACTS
 from shared.database import create_engine_for, migrate
 from shared.eventstore import EVENTSTORE_MIGRATIONS
@@ -40,8 +41,8 @@ class World:
         self.store = SqlEventStore(self.engine, "pairing", sealer)
         opener = EventOpener(CONTRACTS, sealer)
         repo = PairingRepository(self.store, opener, Fingerprints(b"property-test-key"))
-        self.today = TODAY
-        self.deps = PairingDeps(repo=repo, engine=self.engine, today=lambda: self.today)
+        self.clock = ManualClock.on(TODAY)
+        self.deps = PairingDeps(repo=repo, engine=self.engine, clock=self.clock)
         self.runner = ProjectionRunner(self.engine, PAIRING_INDEX, opener)
         self.reactor = Reactor("reassign", "pairing", self.engine, self.store, opener, reactions(self.deps))
         self.run(self.store.start())

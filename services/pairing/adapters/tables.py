@@ -4,8 +4,9 @@ Registries (`*_fingerprints`, `cadre_holdings`, `active_pairings`, `cadre_regist
 `household_members`) are written in the same transaction as the events that change them, so
 they always hold exactly what was committed: commands decide on them, never on a read model,
 and the rules they guard hold under concurrent requests (see `services/pairing/basis.py`).
-The `*_index` tables, `pairing_history`, `rule_overrides` and `reviews` are read models fed
-from the service's own events, for queries. No table holds personal data: names, ID numbers
+The `*_index` tables, `pairing_history`, `rule_overrides`, `reviews` and `scheduled_changes`
+are read models fed from the service's own events: for queries, and for the daily job to find
+the changes due (it then decides each from the stream). No table holds personal data: names, ID numbers
 and the like stay sealed in the events (ID numbers appear only as keyed hashes).
 """
 
@@ -138,4 +139,14 @@ reviews = sa.Table(
     sa.Column("cause", sa.String(64), nullable=False),
     sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("decision", sa.String(16), nullable=True),
+)
+
+# A read model of the changes dated ahead that have not happened yet, one per stream (a later
+# one replaces it): the daily round finds here which are due; the streams decide if one stands.
+scheduled_changes = sa.Table(
+    "scheduled_changes",
+    metadata,
+    sa.Column("stream", sa.String(16), primary_key=True),  # "cadre" or "subject"
+    sa.Column("owner_id", sa.String(64), primary_key=True),
+    sa.Column("effective_on", sa.Date, nullable=False, index=True),
 )

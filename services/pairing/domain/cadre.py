@@ -9,14 +9,18 @@ from enum import StrEnum
 from services.pairing.domain.rank import check_rank
 from services.pairing.domain.refusals import Refusal, Refused
 from services.pairing.domain.rules import CadreView
+from services.pairing.domain.schedule import takes_effect_later
 from shared.contracts.base import EventPayload
 from shared.contracts.pairing import (
+    CadreDepartureScheduled,
     CadreDetails,
     CadrePlaced,
     CadreRankChanged,
     CadreRegistered,
     CadreRetired,
     CadreTransferred,
+    PlannedRetirement,
+    PlannedTransfer,
 )
 from shared.contracts.people import Links, Rank
 
@@ -37,6 +41,7 @@ class CadreState:
     details: CadreDetails | None = None
     status: CadreStatus = CadreStatus.active
     placed_reason: str = ""
+    departure: CadreDepartureScheduled | None = None  # dated ahead; nothing changes until then
 
     @property
     def registered(self) -> bool:
@@ -70,15 +75,17 @@ def evolve(state: CadreState, event: EventPayload) -> CadreState:
     match event:
         case CadreRegistered():
             return replace(state, details=event)
+        case CadreDepartureScheduled():
+            return replace(state, departure=event)
         case CadreRetired():
             status = CadreStatus.retired_continuing if event.continues else CadreStatus.retired
-            return replace(state, status=status)
+            return replace(state, status=status, departure=None)
         case CadreTransferred() if details is not None:
             moved = details.model_copy(
                 update={"unit_id": event.unit_id, "unit_name": event.unit_name, "links": event.links}
             )
             status = CadreStatus.transferred_away if event.leaves_area else state.status
-            return replace(state, details=moved, status=status)
+            return replace(state, details=moved, status=status, departure=None)
         case CadreRankChanged() if details is not None:
             changed = details.model_copy(update={"rank": event.rank, "post": event.post, "kind": event.kind})
             return replace(state, details=changed)
@@ -96,14 +103,50 @@ def decide_register(state: CadreState, details: CadreRegistered) -> list[EventPa
     return [details]
 
 
-def decide_retire(state: CadreState, on: date, continues: bool) -> list[EventPayload]:
-    _require_active(state)
-    return [CadreRetired(cadre_id=state.cadre_id, effective_on=on, continues=continues)]
+def decide_retire(state: CadreState, on: date, continues: bool, today: date) -> list[EventPayload]:
+    """Retires the cadre at once, or, dated after today, schedules it for its day."""
+    return _depart(state, CadreRetired(cadre_id=state.cadre_id, effective_on=on, continues=continues), today)
 
 
-def decide_transfer(state: CadreState, event: CadreTransferred) -> list[EventPayload]:
+def decide_transfer(state: CadreState, event: CadreTransferred, today: date) -> list[EventPayload]:
+    """Moves the cadre at once, or, dated after today, schedules it for its day."""
+    return _depart(state, event, today)
+
+
+def _depart(state: CadreState, event: CadreRetired | CadreTransferred, today: date) -> list[EventPayload]:
     _require_active(state)
-    return [event]
+    if not takes_effect_later(event.effective_on, today, cadre_id=state.cadre_id):
+        return [event]
+    planned: PlannedRetirement | PlannedTransfer
+    if isinstance(event, CadreRetired):
+        planned = PlannedRetirement(continues=event.continues)
+    else:
+        planned = PlannedTransfer(
+            unit_id=event.unit_id, unit_name=event.unit_name, leaves_area=event.leaves_area, links=event.links
+        )
+    return [
+        CadreDepartureScheduled(cadre_id=state.cadre_id, effective_on=event.effective_on, departure=planned)
+    ]
+
+
+def decide_due(state: CadreState, today: date) -> list[EventPayload]:
+    """The departure scheduled for today or earlier, as the real event; nothing otherwise."""
+    scheduled = state.departure
+    if scheduled is None or scheduled.effective_on > today:
+        return []
+    planned, on = scheduled.departure, scheduled.effective_on
+    if isinstance(planned, PlannedRetirement):
+        return [CadreRetired(cadre_id=state.cadre_id, effective_on=on, continues=planned.continues)]
+    return [
+        CadreTransferred(
+            cadre_id=state.cadre_id,
+            effective_on=on,
+            unit_id=planned.unit_id,
+            unit_name=planned.unit_name,
+            leaves_area=planned.leaves_area,
+            links=planned.links,
+        )
+    ]
 
 
 def decide_rank_change(state: CadreState, event: CadreRankChanged) -> list[EventPayload]:

@@ -13,11 +13,13 @@ from datetime import date
 
 from services.pairing.domain.eligibility import EligibilityFacts, check_eligibility
 from services.pairing.domain.refusals import Refusal, Refused
+from services.pairing.domain.schedule import takes_effect_later
 from shared.contracts.base import EventPayload
 from shared.contracts.pairing import (
     CadreReassigned,
     EndReason,
     PairingEnded,
+    PairingEndScheduled,
     PairingReviewDecided,
     PairingReviewOpened,
     ReassignmentNeeded,
@@ -74,6 +76,7 @@ class SubjectState:
     waiting_since: date | None = None
     waiting_unit: str | None = None
     situation: tuple[Situation, ...] = field(default=())
+    scheduled_end: PairingEndScheduled | None = None  # of the current pairing, dated ahead
 
     @property
     def registered(self) -> bool:
@@ -107,20 +110,25 @@ def evolve(state: SubjectState, event: EventPayload) -> SubjectState:
                 deceased=state.deceased or event.situation is Situation.died,
             )
         case SubjectExited():
-            return replace(state, exited=True, waiting_since=None, waiting_unit=None, open_reviews=())
+            return replace(
+                state, exited=True, waiting_since=None, waiting_unit=None, open_reviews=(), scheduled_end=None
+            )
         case SubjectPaired():
             record = _started(event, event.cadre_id)
             return replace(state, pairings=(*state.pairings, record), waiting_since=None, waiting_unit=None)
+        case PairingEndScheduled():
+            return replace(state, scheduled_end=event)
         case PairingEnded():
-            return replace(
-                state, pairings=_end(state.pairings, event.pairing_id, event.effective_on, event.reason)
-            )
+            ended = _end(state.pairings, event.pairing_id, event.effective_on, event.reason)
+            return replace(state, pairings=ended, scheduled_end=None)
         case CadreReassigned():
             pairings = _end(
                 state.pairings, event.previous_pairing_id, event.effective_on, EndReason.reassigned
             )
             record = _started(event, event.to_cadre_id)
-            return replace(state, pairings=(*pairings, record), waiting_since=None, waiting_unit=None)
+            return replace(
+                state, pairings=(*pairings, record), waiting_since=None, waiting_unit=None, scheduled_end=None
+            )
         case ReassignmentNeeded():
             return replace(state, waiting_since=event.since, waiting_unit=event.unit_id)
         case PairingReviewOpened():
@@ -192,11 +200,21 @@ def decide_change_details(state: SubjectState, details: SubjectDetailsChanged) -
     return events
 
 
-def decide_situation(state: SubjectState, change: SubjectSituationChanged) -> list[EventPayload]:
+def decide_situation(state: SubjectState, change: SubjectSituationChanged, today: date) -> list[EventPayload]:
     """Death ends the pairing at once and the subject exits; anything else opens a review."""
     _require_active(state)
     events: list[EventPayload] = [change]
     current = state.current
+    if change.situation is Situation.died and change.effective_on > today:
+        raise Refused(
+            [
+                Refusal(
+                    "death_in_future",
+                    f"去世日期{change.effective_on.isoformat()}晚于今天（{today.isoformat()}）：请填写实际去世的日期",
+                    subject_id=state.subject_id,
+                )
+            ]
+        )
     if change.situation is Situation.died:
         if current is not None:
             events.append(
@@ -292,18 +310,41 @@ def decide_review(
     return events
 
 
-def decide_end(state: SubjectState, reason: EndReason, on: date, note: str = "") -> list[EventPayload]:
+def decide_end(
+    state: SubjectState, reason: EndReason, on: date, today: date, note: str = ""
+) -> list[EventPayload]:
+    """Ends the current pairing at once, or, dated after today, schedules the end for its day."""
     current = state.current
     if current is None:
         raise Refused([Refusal("not_paired", "该关爱对象当前没有结对干部", subject_id=state.subject_id)])
+    ended = PairingEnded(
+        pairing_id=current.pairing_id,
+        subject_id=state.subject_id,
+        cadre_id=current.cadre_id,
+        effective_on=on,
+        reason=reason,
+        note=note,
+    )
+    if takes_effect_later(on, today, subject_id=state.subject_id):
+        return [PairingEndScheduled(**ended.model_dump())]
+    return [ended]
+
+
+def decide_due_end(state: SubjectState, today: date) -> list[EventPayload]:
+    """The end scheduled for today or earlier, as the real `PairingEnded`; nothing otherwise."""
+    scheduled, current = state.scheduled_end, state.current
+    if scheduled is None or scheduled.effective_on > today or current is None:
+        return []
+    if current.pairing_id != scheduled.pairing_id:
+        return []  # that pairing already ended another way
     return [
         PairingEnded(
-            pairing_id=current.pairing_id,
+            pairing_id=scheduled.pairing_id,
             subject_id=state.subject_id,
-            cadre_id=current.cadre_id,
-            effective_on=on,
-            reason=reason,
-            note=note,
+            cadre_id=scheduled.cadre_id,
+            effective_on=scheduled.effective_on,
+            reason=scheduled.reason,
+            note=scheduled.note or "",  # an erased note reads falsy, and stays gone
         )
     ]
 

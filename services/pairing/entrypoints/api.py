@@ -11,6 +11,7 @@ from services.pairing.domain.rank import InvalidRank
 from services.pairing.domain.refusals import Refused
 from services.pairing.entrypoints import commands, queries
 from services.pairing.settings import PairingSettings
+from shared.clock import Clock
 from shared.runtime import create_service_app
 from shared.web.errors import error_body
 
@@ -43,9 +44,9 @@ async def invalid_rank(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("invalid_input", str(exc), details), status_code=422)
 
 
-def create_app(settings: PairingSettings | None = None) -> FastAPI:
+def create_app(settings: PairingSettings | None = None, clock: Clock | None = None) -> FastAPI:
     """The pairing service's app (`uvicorn --factory services.pairing.entrypoints.api:create_app`)."""
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, clock)
     app = create_service_app(runtime, [commands.router, queries.router], title="carepair pairing")
     app.add_exception_handler(Refused, refused)
     app.add_exception_handler(InvalidIdentity, invalid_identity)

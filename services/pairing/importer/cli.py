@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
@@ -34,6 +35,7 @@ import httpx
 from services.pairing.importer.reader import FileProblem, open_table
 from services.pairing.importer.rows import REFUSAL_COLUMNS, Prepared, Problem, prepare_all
 from services.pairing.importer.template import SHEETS, Kind, write_template
+from shared.settings import programme_clock
 
 DEFAULT_URL = "http://127.0.0.1:8081"
 DEFAULT_CONCURRENCY = 8
@@ -145,10 +147,10 @@ class Halt(Exception):
 # --- the core ------------------------------------------------------------------------------
 
 
-def read_rows(kind: Kind, path: Path) -> tuple[list[Prepared], str]:
+def read_rows(kind: Kind, path: Path, today: date) -> tuple[list[Prepared], str]:
     """Every row of the file prepared; raises `FileProblem` when the file cannot be used."""
     table = open_table(path, kind)
-    return prepare_all(kind, table.rows), table.encoding
+    return prepare_all(kind, table.rows, today), table.encoding
 
 
 async def import_file(
@@ -156,6 +158,7 @@ async def import_file(
     path: Path,
     client: httpx.AsyncClient,
     *,
+    today: date,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: TextIO | None = None,
     live: bool | None = None,
@@ -166,7 +169,7 @@ async def import_file(
     Raises `FileProblem` before anything is sent when the file cannot be used. The `summary`
     passed in (if any) is filled as rows finish, so an interrupted run can still report.
     """
-    prepared, encoding = read_rows(kind, path)
+    prepared, encoding = read_rows(kind, path, today)
     summary = summary if summary is not None else Summary(kind, path)
     summary.encoding = encoding
     rows = [p for p in prepared if not p.example]
@@ -432,10 +435,15 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        today = programme_clock().today()  # eligibility is judged on the programme's date
+    except ValueError as exc:
+        print(f"carepair import: {exc}", file=sys.stderr)
+        return 2
     headers = {"Authorization": f"Bearer {token}", "Carepair-Actor": actor}
     summary = Summary(kind, args.file)
     try:
-        asyncio.run(_run(kind, args.file, args.url, headers, args.concurrency, summary))
+        asyncio.run(_run(kind, args.file, args.url, headers, args.concurrency, summary, today))
     except FileProblem as exc:
         print(f"carepair import: {args.file}: {exc}", file=sys.stderr)
         return 2
@@ -452,10 +460,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _run(
-    kind: Kind, path: Path, url: str, headers: dict[str, str], concurrency: int, summary: Summary
+    kind: Kind,
+    path: Path,
+    url: str,
+    headers: dict[str, str],
+    concurrency: int,
+    summary: Summary,
+    today: date,
 ) -> None:
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=REQUEST_TIMEOUT) as client:
-        await import_file(kind, path, client, concurrency=concurrency, progress=sys.stderr, summary=summary)
+        await import_file(
+            kind, path, client, today=today, concurrency=concurrency, progress=sys.stderr, summary=summary
+        )
 
 
 def _template(kind: Kind, path: Path, *, force: bool) -> int:

@@ -119,13 +119,16 @@ def is_example(row: Row) -> bool:
     return isinstance(name, str) and v.compact(name).startswith(EXAMPLE_MARK)
 
 
-def prepare(kind: Kind, row: Row) -> Prepared:
-    return prepare_subject(row) if kind is Kind.subjects else prepare_cadre(row)
+def prepare(kind: Kind, row: Row, today: date) -> Prepared:
+    return prepare_subject(row, today) if kind is Kind.subjects else prepare_cadre(row)
 
 
-def prepare_all(kind: Kind, rows: Iterable[Row]) -> list[Prepared]:
-    """Every row prepared, and a person who appears twice in the file reported at the second row."""
-    prepared = [prepare(kind, row) for row in rows]
+def prepare_all(kind: Kind, rows: Iterable[Row], today: date) -> list[Prepared]:
+    """Every row prepared, and a person who appears twice in the file reported at the second row.
+
+    `today` is the programme's date, which eligibility (an orphan's 18th birthday) is judged on.
+    """
+    prepared = [prepare(kind, row, today) for row in rows]
     first_seen: dict[str, int] = {}
     for item in prepared:
         if item.example or not item.duplicate_key:
@@ -146,7 +149,7 @@ def prepare_all(kind: Kind, rows: Iterable[Row]) -> list[Prepared]:
 # --- subjects -----------------------------------------------------------------------------
 
 
-def prepare_subject(row: Row) -> Prepared:
+def prepare_subject(row: Row, today: date) -> Prepared:
     c = Cells(row)
     name = c.take("姓名", text(40), required=True)
     gender = c.take("性别", v.GENDER.parse, required=True)
@@ -221,7 +224,9 @@ def prepare_subject(row: Row) -> Prepared:
     if household:
         body["household_id"] = household
     if c.problems and category is not None and born is not None:
-        _eligibility(c, category, born, parents, care, disability_types, level, certificate, dibao, tekun)
+        _eligibility(
+            c, today, category, born, parents, care, disability_types, level, certificate, dibao, tekun
+        )
     return _finish(row, c, body, SubjectCreate, SUBJECTS, duplicate_key=id_number)
 
 
@@ -308,6 +313,7 @@ def _guardian(c: Cells) -> dict[str, Any] | None:
 
 def _eligibility(
     c: Cells,
+    today: date,
     category: tuple[Any, Any],
     born: date,
     parents: tuple[Any, ...],
@@ -331,7 +337,7 @@ def _eligibility(
         dibao=Dibao(area=dibao[0], grade=dibao[1]) if dibao else None,
         tekun=Tekun(area=tekun[0], setting=tekun[1]) if tekun else None,
     )
-    for refusal in check_eligibility(facts, date.today()):
+    for refusal in check_eligibility(facts, today):
         column = REFUSAL_COLUMNS.get(refusal.code, "")
         if column and c.failed(column):
             continue  # that column's own problem already says it

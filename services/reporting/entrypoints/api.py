@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -12,6 +11,8 @@ from pydantic import BaseModel
 from services.reporting import handlers
 from services.reporting.bootstrap import build_runtime
 from services.reporting.domain.compliance import CONTACTS_PER_YEAR, VISITS_PER_YEAR
+from services.reporting.settings import ReportingSettings
+from shared.clock import Clock
 from shared.runtime import create_service_app
 from shared.web.consistency import ConsistentRead
 from shared.web.security import ServiceCaller
@@ -39,8 +40,8 @@ async def pairing_compliance(
     _consistent: ConsistentRead,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> PairingCompliance:
-    year = year or date.today().year
     runtime = request.app.state.runtime
+    year = year or runtime.clock.today().year
     async with runtime.engine.connect() as conn:
         tally = await handlers.year_tally(conn, pairing_id, year)
     return PairingCompliance(
@@ -52,6 +53,6 @@ async def pairing_compliance(
     )
 
 
-def create_app() -> FastAPI:
+def create_app(settings: ReportingSettings | None = None, clock: Clock | None = None) -> FastAPI:
     """The reporting service's app (`uvicorn --factory services.reporting.entrypoints.api:create_app`)."""
-    return create_service_app(build_runtime(), [router], title="carepair reporting")
+    return create_service_app(build_runtime(settings, clock), [router], title="carepair reporting")

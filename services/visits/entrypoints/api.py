@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 from services.visits import handlers
 from services.visits.bootstrap import build_runtime
 from services.visits.domain.visit import LogVisit, VisitRejected
+from services.visits.settings import VisitsSettings
+from shared.clock import Clock
 from shared.contracts.visits import ContactMode
 from shared.eventstore import ConcurrencyConflict
 from shared.runtime import create_service_app
@@ -45,7 +47,8 @@ async def log_visit(
 ) -> VisitAccepted:
     command = LogVisit(**body.model_dump())
     try:
-        result = await handlers.log_visit(command, request.app.state.store, meta, date.today())
+        today = request.app.state.runtime.clock.today()
+        result = await handlers.log_visit(command, request.app.state.store, meta, today)
     except VisitRejected as exc:
         raise ApiError(422, exc.code, str(exc)) from exc
     except ConcurrencyConflict as exc:
@@ -55,6 +58,6 @@ async def log_visit(
     return VisitAccepted(visit_id=body.visit_id, position=token)
 
 
-def create_app() -> FastAPI:
+def create_app(settings: VisitsSettings | None = None, clock: Clock | None = None) -> FastAPI:
     """The visits service's app (`uvicorn --factory services.visits.entrypoints.api:create_app`)."""
-    return create_service_app(build_runtime(), [router], title="carepair visits")
+    return create_service_app(build_runtime(settings, clock), [router], title="carepair visits")

@@ -19,7 +19,9 @@ from services.pairing.entrypoints.api import create_app
 from services.pairing.importer.cli import Status, Summary, import_file
 from services.pairing.importer.template import CADRES, SUBJECTS, Kind
 from services.pairing.settings import PairingSettings
+from shared.clock import ManualClock
 from tests.support.identity import resident_id, wrong_check_digit
+from tests.support.pairing_world import TODAY
 from tests.support.service_app import TOKEN, running_app, settings_values
 
 pytestmark = [pytest.mark.nats]
@@ -112,7 +114,7 @@ async def running(
     if request.param == "postgres":
         database_url = request.getfixturevalue("pg_url").render_as_string(hide_password=False)
     settings = PairingSettings(**settings_values(tmp_path, nats_url, stream_name, database_url))
-    app = create_app(settings)
+    app = create_app(settings, ManualClock.on(TODAY))
     async with running_app(app) as client:
         yield Running(app, client)
 
@@ -122,7 +124,7 @@ async def sqlite_running(
     tmp_path: Path, nats_url: str, stream_name: str, nats_cleanup: None
 ) -> AsyncIterator[Running]:
     settings = PairingSettings(**settings_values(tmp_path, nats_url, stream_name))
-    app = create_app(settings)
+    app = create_app(settings, ManualClock.on(TODAY))
     async with running_app(app) as client:
         yield Running(app, client)
 
@@ -158,7 +160,7 @@ async def test_subjects_from_xlsx_good_rows_in_bad_rows_reported_and_a_rerun_add
 ) -> None:
     path = subjects_file(tmp_path)
     progress = io.StringIO()
-    first = await import_file(Kind.subjects, path, running.client, progress=progress)
+    first = await import_file(Kind.subjects, path, running.client, today=TODAY, progress=progress)
     counts = first.counts
     assert (counts[Status.imported], counts[Status.skipped], counts[Status.failed]) == (27, 0, 3), problems(
         first
@@ -176,7 +178,7 @@ async def test_subjects_from_xlsx_good_rows_in_bad_rows_reported_and_a_rerun_add
     assert set(by_row[22]) == {"养育方式"} and "集中供养" in by_row[22]["养育方式"]
     assert "导入 30/30" in progress.getvalue()
 
-    again = await import_file(Kind.subjects, path, running.client)
+    again = await import_file(Kind.subjects, path, running.client, today=TODAY)
     counts = again.counts
     assert (counts[Status.imported], counts[Status.skipped], counts[Status.failed]) == (0, 27, 3)
     assert problems(again) == reported
@@ -216,7 +218,7 @@ async def test_cadres_from_xlsx_and_again(running: Running, tmp_path: Path) -> N
     }
     rows = [cadre(n, **bad.get(n, {})) for n in range(30)]
     path = write_xlsx(tmp_path / "干部.xlsx", CADRES.headers, rows)
-    first = await import_file(Kind.cadres, path, running.client)
+    first = await import_file(Kind.cadres, path, running.client, today=TODAY)
     counts = first.counts
     assert (counts[Status.imported], counts[Status.skipped], counts[Status.failed]) == (27, 0, 3), problems(
         first
@@ -230,7 +232,7 @@ async def test_cadres_from_xlsx_and_again(running: Running, tmp_path: Path) -> N
     }
     assert any("第16行" in m for n, _, m in reported if n == 17)
 
-    again = await import_file(Kind.cadres, path, running.client)
+    again = await import_file(Kind.cadres, path, running.client, today=TODAY)
     counts = again.counts
     assert (counts[Status.imported], counts[Status.skipped], counts[Status.failed]) == (0, 27, 3)
     assert problems(again) == reported
@@ -240,10 +242,10 @@ async def test_a_person_registered_earlier_through_the_api_is_skipped(
     sqlite_running: Running, tmp_path: Path
 ) -> None:
     path = write_csv(tmp_path / "s.csv", SUBJECTS.headers, [subject(n) for n in range(3)])
-    first = await import_file(Kind.subjects, path, sqlite_running.client)
+    first = await import_file(Kind.subjects, path, sqlite_running.client, today=TODAY)
     assert first.counts[Status.imported] == 3
     more = write_csv(tmp_path / "more.csv", SUBJECTS.headers, [subject(n) for n in range(5)], encoding="gbk")
-    second = await import_file(Kind.subjects, more, sqlite_running.client)
+    second = await import_file(Kind.subjects, more, sqlite_running.client, today=TODAY)
     assert (second.counts[Status.imported], second.counts[Status.skipped]) == (2, 3)
     assert second.complete
 
@@ -271,13 +273,13 @@ async def test_a_service_that_goes_down_loses_nothing_and_a_rerun_finishes(
     transport = FailingAfter(httpx.ASGITransport(app=sqlite_running.app), posts=8)
     headers = {"Authorization": f"Bearer {TOKEN}", "Carepair-Actor": "operator:test"}
     async with httpx.AsyncClient(transport=transport, base_url="http://svc", headers=headers) as flaky:
-        broken = await import_file(Kind.subjects, path, flaky, concurrency=2)
+        broken = await import_file(Kind.subjects, path, flaky, today=TODAY, concurrency=2)
     counts = broken.counts
     assert counts[Status.imported] == 8 and counts[Status.not_sent] == 12 and counts[Status.failed] == 0
     assert "无法连接配对服务" in broken.halted
     assert all(m.startswith("未导入：无法连接配对服务") for _, _, m in problems(broken))
 
-    rerun = await import_file(Kind.subjects, path, sqlite_running.client)
+    rerun = await import_file(Kind.subjects, path, sqlite_running.client, today=TODAY)
     counts = rerun.counts
     assert (counts[Status.imported], counts[Status.skipped], counts[Status.failed]) == (12, 8, 0)
     assert rerun.complete
@@ -288,7 +290,7 @@ async def test_a_token_the_service_refuses_stops_the_run(sqlite_running: Running
     transport = httpx.ASGITransport(app=sqlite_running.app)
     headers = {"Authorization": "Bearer not-the-token"}
     async with httpx.AsyncClient(transport=transport, base_url="http://svc", headers=headers) as wrong:
-        summary = await import_file(Kind.subjects, path, wrong)
+        summary = await import_file(Kind.subjects, path, wrong, today=TODAY)
     assert summary.counts[Status.not_sent] == 5 and "令牌" in summary.halted
     assert not summary.complete
 
@@ -301,7 +303,7 @@ async def test_two_thousand_rows_of_csv_import_with_progress(sqlite_running: Run
     rows = [subject(n, 户编号=str(n)) for n in range(2000)]
     path = write_csv(tmp_path / "big.csv", SUBJECTS.headers, rows)
     progress = io.StringIO()
-    summary = await import_file(Kind.subjects, path, sqlite_running.client, progress=progress)
+    summary = await import_file(Kind.subjects, path, sqlite_running.client, today=TODAY, progress=progress)
     assert summary.counts[Status.imported] == 2000, problems(summary)[:5]
     lines = progress.getvalue().splitlines()
     assert len(lines) >= 10

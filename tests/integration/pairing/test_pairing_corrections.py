@@ -9,33 +9,12 @@ import pytest
 from services.pairing import handlers
 from services.pairing.domain.refusals import Refused
 from services.pairing.suggestions import Scope, suggestions
-from shared.contracts.pairing import SubjectDetailsChanged, SubjectRegistered
-from shared.contracts.people import (
-    CareSetting,
-    Gender,
-    OrphanType,
-)
+from shared.contracts.pairing import SubjectDetailsChanged
 from shared.eventstore import Metadata
-from tests.support.identity import resident_id
-from tests.support.pairing_people import VILLAGE, unit_leader
+from tests.support.pairing_people import VILLAGE, orphan, unit_leader
 from tests.support.pairing_world import World
 
 META = Metadata(actor="operator:test")
-
-
-def orphan(subject_id: str, born: date, serial: int) -> SubjectRegistered:
-    return SubjectRegistered(
-        subject_id=subject_id,
-        household_id=f"h-{subject_id}",
-        name="马小军",
-        gender=Gender.male,
-        birth_date=born,
-        id_number=resident_id(VILLAGE.county_code, born, False, serial),
-        residence=VILLAGE,
-        category="orphan",
-        orphan_type=OrphanType.orphan,
-        care_setting=CareSetting.scattered,
-    )
 
 
 def test_a_corrected_id_number_moves_the_duplicate_check_with_it() -> None:
@@ -57,12 +36,12 @@ def test_a_corrected_id_number_moves_the_duplicate_check_with_it() -> None:
 def test_an_orphan_past_18_is_not_offered_a_cadre_and_the_plan_says_why() -> None:
     world = World()
     try:
-        world.today = date(2026, 1, 1)
+        world.clock.set_today(date(2026, 1, 1))
         world.run(handlers.register_subject(world.deps, orphan("s-old", date(2008, 3, 10), 15), META))
         world.run(handlers.register_subject(world.deps, orphan("s-young", date(2015, 3, 10), 17), META))
         world.run(handlers.register_cadre(world.deps, unit_leader("c-1"), META))
         world.settle()
-        world.today = date(2026, 6, 1)
+        world.clock.set_today(date(2026, 6, 1))
         plan = world.run(suggestions(world.deps, Scope(township_code=VILLAGE.township_code)))
         assert [p.subject_id for p in plan.placed] == ["s-young"]
         [unplaced] = plan.unplaced
@@ -84,7 +63,12 @@ def test_a_pairing_decided_before_a_retirement_commits_after_it_is_refused() -> 
         subject = world.run(world.deps.repo.subject("s-1"))
         stale_cadre = world.run(world.deps.repo.cadre("c-1"))
         events = pairings.decide_pair(
-            subject, stale_cadre, PairingContext(), on=world.today, overrides={}, operator="operator:test"
+            subject,
+            stale_cadre,
+            PairingContext(),
+            on=world.clock.today(),
+            overrides={},
+            operator="operator:test",
         )
         world.run(handlers.retire_cadre(world.deps, "c-1", date(2026, 6, 30), False, META))
         world.settle()  # the reactor runs now, before the pairing commits: nothing to end yet

@@ -2,13 +2,14 @@
 
 - no subject has two active cadres;
 - no cadre holds subjects of two households;
-- no girl orphan has a male cadre less than 40 years older without a recorded override.
+- no girl orphan has a male cadre less than 40 years older without a recorded override;
+- nothing dated ahead has happened yet: no pairing ended, and nobody waits, after today.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from services.pairing import handlers
 from services.pairing.adapters.tables import pairing_history
 from services.pairing.domain.refusals import Refused
+from services.pairing.scheduled import apply_due_changes
 from shared.contracts.pairing import (
     CadreRegistered,
     EndReason,
@@ -147,13 +149,34 @@ class PairingMachine(RuleBasedStateMachine):
     @rule(c=st.integers(0, 1000), continues=st.booleans())
     def retire(self, c: int, continues: bool) -> None:
         cadre = self.cadres[c % len(self.cadres)]
-        self._attempt(handlers.retire_cadre(self.world.deps, cadre, TODAY, continues, META))
+        today = self.world.clock.today()
+        self._attempt(handlers.retire_cadre(self.world.deps, cadre, today, continues, META))
+
+    @precondition(lambda self: self.cadres)
+    @rule(c=st.integers(0, 1000), continues=st.booleans(), days=st.integers(1, 30))
+    def retire_later(self, c: int, continues: bool, days: int) -> None:
+        cadre = self.cadres[c % len(self.cadres)]
+        on = self.world.clock.today() + timedelta(days=days)
+        self._attempt(handlers.retire_cadre(self.world.deps, cadre, on, continues, META))
+
+    @precondition(lambda self: self.subjects)
+    @rule(s=st.integers(0, 1000), days=st.integers(1, 30))
+    def end_later(self, s: int, days: int) -> None:
+        subject = self.subjects[s % len(self.subjects)]
+        on = self.world.clock.today() + timedelta(days=days)
+        self._attempt(handlers.end_pairing(self.world.deps, subject, EndReason.operator, "", META, on))
+
+    @rule(days=st.integers(1, 20))
+    def days_pass(self, days: int) -> None:
+        self.world.clock.advance(timedelta(days=days))
+        self._attempt(apply_due_changes(self.world.deps))
 
     @precondition(lambda self: self.subjects)
     @rule(s=st.integers(0, 1000))
     def dies(self, s: int) -> None:
         subject = self.subjects[s % len(self.subjects)]
-        change = SubjectSituationChanged(subject_id=subject, situation=Situation.died, effective_on=TODAY)
+        today = self.world.clock.today()
+        change = SubjectSituationChanged(subject_id=subject, situation=Situation.died, effective_on=today)
         self._attempt(handlers.change_situation(self.world.deps, change, META))
 
     def _active(self) -> list[Any]:
@@ -171,6 +194,14 @@ class PairingMachine(RuleBasedStateMachine):
         for subject_id in self.subjects:
             state = self.world.run(self.world.deps.repo.subject(subject_id))
             assert sum(1 for p in state.pairings if p.ended_on is None) <= 1
+
+    @invariant()
+    def nothing_dated_ahead_has_happened_yet(self) -> None:
+        today = self.world.clock.today()
+        for subject_id in self.subjects:
+            state = self.world.run(self.world.deps.repo.subject(subject_id))
+            assert all(p.ended_on is None or p.ended_on <= today for p in state.pairings), state.pairings
+            assert state.waiting_since is None or state.waiting_since <= today
 
     @invariant()
     def no_cadre_holds_two_households(self) -> None:

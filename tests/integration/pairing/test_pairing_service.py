@@ -14,7 +14,9 @@ import pytest
 
 from services.pairing.entrypoints.api import create_app
 from services.pairing.settings import PairingSettings
+from shared.clock import ManualClock
 from tests.support.identity import resident_id, wrong_check_digit
+from tests.support.pairing_world import TODAY
 from tests.support.service_app import running_app, settings_values
 
 pytestmark = [pytest.mark.nats]
@@ -72,7 +74,7 @@ async def client(
         base = request.getfixturevalue("pg_url")
         database_url = base.render_as_string(hide_password=False)
     settings = PairingSettings(**settings_values(tmp_path, nats_url, stream_name, database_url))
-    async with running_app(create_app(settings)) as c:
+    async with running_app(create_app(settings, ManualClock.on(TODAY))) as c:
         yield c
 
 
@@ -435,3 +437,26 @@ async def test_a_unit_with_no_linked_village_can_pair_once_the_county_office_pla
     assert (
         await client.post("/pairings", json={"subject_id": subject, "cadre_id": unplaced})
     ).status_code == 201
+
+
+async def test_a_retirement_dated_ahead_keeps_the_pairing_until_its_date(client: httpx.AsyncClient) -> None:
+    subject = await created(client, "/subjects", girl())
+    woman = await created(client, "/cadres", cadre("李芳", "female", date(1966, 3, 1)))
+    await created(client, "/pairings", {"subject_id": subject, "cadre_id": woman})
+    retired = await client.post(
+        f"/cadres/{woman}/retirement", json={"effective_on": "2026-12-31", "continues": False}
+    )
+    assert retired.status_code == 200, retired.text
+    await asyncio.sleep(0.5)  # what the reactor would do, it has done by now
+    card = (await client.get(f"/subjects/{subject}/card")).json()
+    assert card["status"] == "paired" and card["cadre"]["cadre_id"] == woman
+    assert [c["message"] for c in card["scheduled"]] == ["结对干部将于2026-12-31退休"]
+    assert (await client.get("/reassignments", headers=seen())).json() == []
+    too_far = await client.post(
+        f"/cadres/{woman}/retirement", json={"effective_on": "2028-06-30", "continues": False}
+    )
+    assert too_far.status_code == 422 and too_far.json()["error"]["code"] == "effective_on_too_far"
+    died = await client.post(
+        f"/subjects/{subject}/situation", json={"situation": "died", "effective_on": "2026-12-01"}
+    )
+    assert died.status_code == 422 and died.json()["error"]["code"] == "death_in_future"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import asyncio
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from services.pairing import handlers
-from services.pairing.watchers import eighteenth_birthday, mark_adults
+from services.pairing.watchers import AdultWatcher, eighteenth_birthday, mark_adults
 from shared.contracts.pairing import Situation, SubjectRegistered
 from shared.contracts.people import (
     CareSetting,
@@ -14,7 +16,7 @@ from shared.contracts.people import (
 )
 from shared.eventstore import Metadata
 from tests.support.identity import resident_id
-from tests.support.pairing_people import VILLAGE, unit_leader
+from tests.support.pairing_people import VILLAGE, orphan, unit_leader
 from tests.support.pairing_world import World
 
 META = Metadata(actor="operator:test")
@@ -23,7 +25,7 @@ META = Metadata(actor="operator:test")
 def test_the_watcher_records_turned_18_once_on_the_birthday_and_opens_a_review() -> None:
     world = World()
     try:
-        world.today = date(2026, 3, 1)
+        world.clock.set_today(date(2026, 3, 1))
         orphan = SubjectRegistered(
             subject_id="s-1",
             household_id="h-1",
@@ -43,9 +45,9 @@ def test_the_watcher_records_turned_18_once_on_the_birthday_and_opens_a_review()
         world.run(handlers.pair(world.deps, "s-1", "c-1", {}, META))
         world.settle()
 
-        world.today = date(2026, 3, 9)
+        world.clock.set_today(date(2026, 3, 9))
         assert world.run(mark_adults(world.deps)) == 0
-        world.today = date(2026, 3, 10)
+        world.clock.set_today(date(2026, 3, 10))
         assert world.run(mark_adults(world.deps)) == 1
         assert world.run(mark_adults(world.deps)) == 0  # idempotent
         state = world.run(world.deps.repo.subject("s-1"))
@@ -60,3 +62,29 @@ def test_a_leap_day_birthday_turns_18_on_the_first_of_march() -> None:
     assert eighteenth_birthday(date(2008, 2, 29)) == date(2026, 3, 1)
     assert eighteenth_birthday(date(2008, 3, 10)) == date(2026, 3, 10)
     assert eighteenth_birthday(date(2008, 3, 10)) - timedelta(days=1) == date(2026, 3, 9)
+
+
+def test_the_watcher_runs_at_start_and_then_at_half_past_midnight_in_gansu() -> None:
+    """The clock drives the days: the birthday is noticed at 00:30 local, 16:30 UTC the day before."""
+    world = World()
+    watcher = AdultWatcher(world.deps, time(0, 30))
+    try:
+        world.clock.set(datetime(2026, 3, 9, 23, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+        world.run(handlers.register_subject(world.deps, orphan("s-1", date(2008, 3, 10)), META))
+        world.settle()
+        running = world.loop.create_task(watcher.run())
+        wake = world.run(asyncio.wait_for(world.clock.next_wake(), 5))
+        assert watcher.rounds == 1  # the round at start: still 17
+        assert wake == datetime(2026, 3, 9, 16, 30, tzinfo=UTC)  # 00:30 on 10 March in Gansu
+        world.clock.set(wake - timedelta(seconds=1))
+        assert world.run(asyncio.wait_for(world.clock.next_wake(), 5)) == wake
+        assert Situation.turned_18 not in world.run(world.deps.repo.subject("s-1")).situation
+        world.clock.set(wake)
+        tomorrow = world.run(asyncio.wait_for(world.clock.next_wake(), 5))
+        assert tomorrow == datetime(2026, 3, 10, 16, 30, tzinfo=UTC)
+        assert watcher.rounds == 2
+        assert Situation.turned_18 in world.run(world.deps.repo.subject("s-1")).situation
+        watcher.stop()
+        world.run(asyncio.wait_for(running, 5))
+    finally:
+        world.close()

@@ -28,6 +28,8 @@ from shared.contracts.people import (
 )
 from tests.support.identity import resident_id
 
+TODAY = date(2026, 11, 29)  # the programme's date the rows are judged on
+
 
 def subject_row(number: int = 2, **changes: Any) -> Row:
     born = date(2014, 5, 17)
@@ -226,7 +228,7 @@ def test_a_refusal_field_maps_back_to_its_column() -> None:
 
 
 def test_a_good_subject_row_becomes_the_api_body() -> None:
-    prepared = prepare_subject(subject_row())
+    prepared = prepare_subject(subject_row(), TODAY)
     assert prepared.ok, prepared.problems
     body = prepared.body
     assert body["gender"] == "female" and body["birth_date"] == "2014-05-17"
@@ -248,7 +250,8 @@ def test_every_problem_of_a_subject_row_is_reported_with_its_column() -> None:
             常住地村代码="622926100201",
             监护人电话="12345",
             低保="贫困",
-        )
+        ),
+        TODAY,
     )
     assert not prepared.ok and prepared.body == {}
     found = columns(prepared.problems)
@@ -261,13 +264,13 @@ def test_every_problem_of_a_subject_row_is_reported_with_its_column() -> None:
 
 
 def test_missing_required_values_are_each_reported() -> None:
-    prepared = prepare_subject(Row(5, {"姓名": "马小花"}))
+    prepared = prepare_subject(Row(5, {"姓名": "马小花"}), TODAY)
     found = set(columns(prepared.problems))
     assert {"性别", "出生日期", "身份证号", "类别", "常住地县代码", "常住地乡镇代码", "常住地村代码"} <= found
 
 
 def test_an_id_number_that_disagrees_with_the_birth_date_is_reported() -> None:
-    prepared = prepare_subject(subject_row(出生日期="2014-05-18"))
+    prepared = prepare_subject(subject_row(出生日期="2014-05-18"), TODAY)
     [problem] = prepared.problems
     assert problem.column == "身份证号" and "不一致" in problem.message
 
@@ -278,7 +281,8 @@ def test_a_row_with_problems_also_gets_the_eligibility_reasons() -> None:
             类别="困难重度残疾人",
             残疾等级="三级",
             性别="男性人",
-        )
+        ),
+        TODAY,
     )
     found = columns(prepared.problems)
     assert "性别" in found and "残疾等级" in found and "残疾人证号" in found and "低保" in found
@@ -286,7 +290,8 @@ def test_a_row_with_problems_also_gets_the_eligibility_reasons() -> None:
 
 def test_an_outside_province_residence_needs_no_codes() -> None:
     prepared = prepare_subject(
-        subject_row(常住地县代码=None, 常住地乡镇代码=None, 常住地村代码=None, 常住地在省外="是")
+        subject_row(常住地县代码=None, 常住地乡镇代码=None, 常住地村代码=None, 常住地在省外="是"),
+        TODAY,
     )
     assert prepared.ok, prepared.problems
     assert prepared.body["residence"]["outside_province"] is True
@@ -302,20 +307,20 @@ def test_tekun_takes_its_setting_from_the_care_column() -> None:
         特困="农村",
         养育方式="分散供养",
     )
-    prepared = prepare_subject(row)
+    prepared = prepare_subject(row, TODAY)
     assert prepared.ok, prepared.problems
     assert prepared.body["tekun"] == {"area": "rural", "setting": "scattered"}
-    without = prepare_subject(Row(2, {k: x for k, x in row.values.items() if k != "养育方式"}))
+    without = prepare_subject(Row(2, {k: x for k, x in row.values.items() if k != "养育方式"}), TODAY)
     assert columns(without.problems) == ["养育方式"]
 
 
 def test_a_household_number_must_not_be_an_id_number() -> None:
-    prepared = prepare_subject(subject_row(户编号=resident_id("622925", date(1960, 1, 1), False)))
+    prepared = prepare_subject(subject_row(户编号=resident_id("622925", date(1960, 1, 1), False)), TODAY)
     assert columns(prepared.problems) == ["户编号"]
 
 
 def test_the_same_person_twice_in_one_file_is_reported_at_the_second_row() -> None:
-    prepared = prepare_all(Kind.subjects, [subject_row(2), subject_row(3, 姓名="马小花二")])
+    prepared = prepare_all(Kind.subjects, [subject_row(2), subject_row(3, 姓名="马小花二")], TODAY)
     assert prepared[0].ok
     assert columns(prepared[1].problems) == ["身份证号"] and "第2行" in prepared[1].problems[0].message
 
@@ -354,10 +359,10 @@ def test_a_resident_village_cadre_gets_the_township_from_the_village_code() -> N
 
 
 def test_the_same_cadre_twice_in_one_file_is_reported() -> None:
-    prepared = prepare_all(Kind.cadres, [cadre_row(2), cadre_row(3, 联系电话="13900139001")])
+    prepared = prepare_all(Kind.cadres, [cadre_row(2), cadre_row(3, 联系电话="13900139001")], TODAY)
     assert prepared[0].ok and columns(prepared[1].problems) == ["姓名"]
 
 
 def test_example_rows_are_marked() -> None:
-    prepared = prepare_all(Kind.cadres, [cadre_row(2, 姓名="示例：李芳")])
+    prepared = prepare_all(Kind.cadres, [cadre_row(2, 姓名="示例：李芳")], TODAY)
     assert prepared[0].example

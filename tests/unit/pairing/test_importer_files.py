@@ -16,6 +16,7 @@ from services.pairing.importer.reader import FileProblem, decode, open_table
 from services.pairing.importer.rows import Problem, prepare_all
 from services.pairing.importer.template import CADRES, SUBJECTS, Kind, write_template
 from tests.support.identity import resident_id
+from tests.unit.pairing.test_importer import TODAY
 
 HEADERS = [
     "姓名",
@@ -63,7 +64,7 @@ def test_csv_in_each_encoding_reads_the_same(tmp_path: Path, encoding: str, repo
     rows = list(table.rows)
     assert [r.number for r in rows] == [2, 3]
     assert rows[0].values["姓名"] == "马小花" and rows[1].values["姓名"] == "王小明"
-    prepared = prepare_all(Kind.subjects, rows)
+    prepared = prepare_all(Kind.subjects, rows, TODAY)
     assert all(p.ok for p in prepared), [p.problems for p in prepared]
 
 
@@ -135,7 +136,7 @@ def test_the_template_round_trips(tmp_path: Path, kind: Kind) -> None:
     assert set(sheet.headers) <= set(explained)
     table = open_table(path, kind)
     assert table.headers == sheet.headers
-    [example] = prepare_all(kind, table.rows)
+    [example] = prepare_all(kind, table.rows, TODAY)
     assert example.number == 2 and example.example
     assert example.ok, example.problems  # the example itself is a valid row
 
@@ -151,7 +152,7 @@ def test_an_xlsx_with_numbers_and_date_cells_is_read(tmp_path: Path) -> None:
     sheet.append([*values, 13800138000, 2])
     path = tmp_path / "s.xlsx"
     book.save(path)
-    [prepared] = prepare_all(Kind.subjects, open_table(path, Kind.subjects).rows)
+    [prepared] = prepare_all(Kind.subjects, open_table(path, Kind.subjects).rows, TODAY)
     assert prepared.ok, prepared.problems
     assert prepared.body["birth_date"] == "2014-05-17"
     assert prepared.body["phone"] == "13800138000" and prepared.body["disability_level"] == 2

@@ -31,6 +31,7 @@ from shared.contracts.people import (
 from tests.support.pairing_people import VILLAGE, unit_leader
 
 META_OPERATOR = "operator:test"
+TODAY = date(2026, 11, 29)
 
 
 def fold(state: subjects.SubjectState, events: list[EventPayload]) -> subjects.SubjectState:
@@ -98,15 +99,15 @@ def test_death_ends_the_pairing_exits_and_closes_open_reviews() -> None:
     moved = SubjectSituationChanged(
         subject_id="s-1", situation=Situation.moved_residence, effective_on=date(2026, 4, 1)
     )
-    state = fold(state, subjects.decide_situation(state, moved))
+    state = fold(state, subjects.decide_situation(state, moved, TODAY))
     assert len(state.open_reviews) == 1
     died = SubjectSituationChanged(subject_id="s-1", situation=Situation.died, effective_on=date(2026, 5, 1))
-    events = subjects.decide_situation(state, died)
+    events = subjects.decide_situation(state, died, TODAY)
     assert [type(e).__name__ for e in events] == ["SubjectSituationChanged", "PairingEnded", "SubjectExited"]
     state = fold(state, events)
     assert state.exited and state.current is None and state.open_reviews == ()
     with pytest.raises(Refused):
-        subjects.decide_situation(state, moved)
+        subjects.decide_situation(state, moved, TODAY)
 
 
 def test_ending_the_review_of_someone_no_longer_eligible_closes_their_record() -> None:
@@ -114,7 +115,7 @@ def test_ending_the_review_of_someone_no_longer_eligible_closes_their_record() -
     turned = SubjectSituationChanged(
         subject_id="s-1", situation=Situation.turned_18, effective_on=date(2026, 3, 10)
     )
-    state = fold(state, subjects.decide_situation(state, turned))
+    state = fold(state, subjects.decide_situation(state, turned, TODAY))
     [review] = state.open_reviews
     events = subjects.decide_review(
         state,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,8 +16,10 @@ from pathlib import Path
 
 import httpx
 
+from shared.launcher.console import StopSignals, say
 from shared.launcher.demo import load_demo
-from shared.launcher.nats_server import EmbeddedNats, NatsServerError, free_port
+from shared.launcher.nats_server import NatsServerError, free_port, listening, server_command
+from shared.launcher.process import spawn, stop_groups
 from shared.launcher.secrets import embedded_secrets
 
 SERVICE_ORDER = ("pairing", "visits", "notify", "reporting")
@@ -90,36 +91,27 @@ def service_environment(data_dir: Path, nats_url: str, layout: dict[str, int]) -
 def run_up(data_dir: Path, *, demo: bool, port_base: int = DEFAULT_PORT_BASE) -> int:
     layout = ports(port_base)
     data_dir.mkdir(parents=True, exist_ok=True)
-    nats: EmbeddedNats | None = None
-    nats_url = os.environ.get("CAREPAIR_NATS_URL")
-    if not nats_url:
-        port = EMBEDDED_NATS_PORT if _port_free(EMBEDDED_NATS_PORT) else free_port()
-        try:
-            nats = EmbeddedNats(data_dir / "nats", port=port).start()
-        except NatsServerError as exc:
-            print(f"carepair: {exc}", file=sys.stderr)
-            return 1
-        nats_url = nats.url
     busy = [p for p in layout.values() if not _port_free(p)]
     if busy:
-        print(f"carepair: ports {busy} are taken; stop what uses them first", file=sys.stderr)
-        if nats:
-            nats.stop()
+        say(f"carepair: ports {busy} are taken; stop what uses them first", problem=True)
         return 1
-    envs = service_environment(data_dir, nats_url, layout)
+    stop = StopSignals()
+    nats: subprocess.Popen[bytes] | None = None
     children: dict[str, subprocess.Popen[bytes]] = {}
-    stopping = False
-
-    def request_stop(_signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
     try:
+        nats_url = os.environ.get("CAREPAIR_NATS_URL")
+        if not nats_url:
+            port = EMBEDDED_NATS_PORT if _port_free(EMBEDDED_NATS_PORT) else free_port()
+            try:
+                nats = _start_nats(data_dir / "nats", port, stop)
+            except NatsServerError as exc:
+                say(f"carepair: {exc}", problem=True)
+                return 1
+            nats_url = f"nats://127.0.0.1:{port}"
+        envs = service_environment(data_dir, nats_url, layout)
         for name in [*SERVICE_ORDER, "gateway"]:
             children[name] = _spawn(name, envs[name], data_dir)
-        if not _wait_healthy(children, layout, lambda: stopping):
+        if not _wait_healthy(children, layout, stop):
             return 1
         _print_table(data_dir, nats_url, layout, embedded_nats=nats is not None)
         if demo:
@@ -129,22 +121,42 @@ def run_up(data_dir: Path, *, demo: bool, port_base: int = DEFAULT_PORT_BASE) ->
                 f"http://127.0.0.1:{layout['pairing']}",
                 embedded_secrets(data_dir)[1]["gateway"],
             )
-        while not stopping:
+        while not stop.requested:
             for name, child in children.items():
                 if child.poll() is not None:
-                    print(f"carepair: {name} exited with {child.returncode}; stopping", file=sys.stderr)
-                    stopping = True
+                    say(f"carepair: {name} exited with {child.returncode}; stopping", problem=True)
+                    return 0
             time.sleep(0.3)
         return 0
     finally:
-        _stop_all(children)
+        # The gateway first, so nothing new comes in; then the services drain and stop; NATS last.
+        stop_groups([children[n] for n in ["gateway", *SERVICE_ORDER] if n in children], timeout=15)
         if nats:
-            nats.stop()
-        print("carepair: stopped.")
+            stop_groups([nats], timeout=10)
+        say("carepair: stopped.")
 
 
-def _spawn(name: str, env: dict[str, str], data_dir: Path) -> subprocess.Popen[bytes]:
-    command = [
+def _start_nats(data_dir: Path, port: int, stop: StopSignals) -> subprocess.Popen[bytes]:
+    command = server_command(data_dir, port)
+    log = open(data_dir / "nats-server.log", "ab")  # noqa: SIM115 - lives as long as the child
+    nats = spawn(command, os.environ, stdout=log.fileno())
+    log.close()  # the child has its own copy
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not stop.requested:
+        if nats.poll() is not None:
+            raise NatsServerError(
+                f"nats-server exited with {nats.returncode}; see {data_dir / 'nats-server.log'}"
+            )
+        if listening(port):
+            return nats
+        time.sleep(0.05)
+    stop_groups([nats], timeout=10)
+    raise NatsServerError(f"nats-server did not listen on port {port}")
+
+
+def service_command(name: str, port: int) -> list[str]:
+    """The uvicorn command of one service or the gateway."""
+    return [
         sys.executable,
         "-m",
         "uvicorn",
@@ -153,32 +165,31 @@ def _spawn(name: str, env: dict[str, str], data_dir: Path) -> subprocess.Popen[b
         "--host",
         "127.0.0.1",
         "--port",
-        env["CAREPAIR_PORT"],
+        str(port),
         "--log-level",
         "warning",
         "--no-access-log",
         "--timeout-graceful-shutdown",
         "10",
     ]
-    log = open(data_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-    return subprocess.Popen(
-        command,
-        env={**os.environ, **env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
-    )
+
+
+def _spawn(name: str, env: dict[str, str], data_dir: Path) -> subprocess.Popen[bytes]:
+    with open(data_dir / f"{name}.log", "ab") as log:  # the child keeps its own copy
+        return spawn(
+            service_command(name, int(env["CAREPAIR_PORT"])), {**os.environ, **env}, stdout=log.fileno()
+        )
 
 
 def _wait_healthy(
-    children: dict[str, subprocess.Popen[bytes]], layout: dict[str, int], stopping: object
+    children: dict[str, subprocess.Popen[bytes]], layout: dict[str, int], stop: StopSignals
 ) -> bool:
     deadline = time.monotonic() + 60
     pending = dict(children)
-    while pending and time.monotonic() < deadline and not stopping():  # type: ignore[operator]
+    while pending and time.monotonic() < deadline and not stop.requested:
         for name, child in list(pending.items()):
             if child.poll() is not None:
-                print(f"carepair: {name} failed to start; see its log", file=sys.stderr)
+                say(f"carepair: {name} failed to start; see its log", problem=True)
                 return False
             port = layout[name]
             try:
@@ -187,8 +198,8 @@ def _wait_healthy(
             except httpx.HTTPError:
                 pass
         time.sleep(0.2)
-    if pending:
-        print(f"carepair: {', '.join(pending)} did not become healthy", file=sys.stderr)
+    if pending and not stop.requested:
+        say(f"carepair: {', '.join(pending)} did not become healthy", problem=True)
     return not pending
 
 
@@ -198,30 +209,20 @@ def _print_table(data_dir: Path, nats_url: str, layout: dict[str, int], *, embed
         from sqlalchemy.engine import make_url
 
         database = make_url(database).render_as_string(hide_password=True)
-    print("carepair is running:")
-    print(f"  gateway     http://127.0.0.1:{layout['gateway']}   (health: /healthz)")
+    lines = [
+        "carepair is running:",
+        f"  gateway     http://127.0.0.1:{layout['gateway']}   (health: /healthz)",
+    ]
     for name, port in layout.items():
         if name == "gateway":
             continue
-        print(f"  {name:<11} http://127.0.0.1:{port}   log: {data_dir / (name + '.log')}")
+        lines.append(f"  {name:<11} http://127.0.0.1:{port}   log: {data_dir / (name + '.log')}")
     where = f"   (embedded, data in {data_dir / 'nats'})" if embedded_nats else ""
-    print(f"  nats        {nats_url}{where}")
-    print(f"  databases   {'PostgreSQL at ' + database if database else 'SQLite files in ' + str(data_dir)}")
-    print("Press Ctrl-C to stop.", flush=True)
-
-
-def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    # The gateway first, so nothing new comes in; then the services drain and stop.
-    for name in ["gateway", *SERVICE_ORDER]:
-        child = children.get(name)
-        if child and child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in children.values():
-        try:
-            child.wait(15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+    lines.append(f"  nats        {nats_url}{where}")
+    where = f"PostgreSQL at {database}" if database else f"SQLite files in {data_dir}"
+    lines.append(f"  databases   {where}")
+    lines.append("Press Ctrl-C to stop.")
+    say("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -9,22 +9,25 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from pydantic import ValidationError
 
 from shared.launcher.console import StopSignals, say
 from shared.launcher.demo import load_demo
-from shared.launcher.nats_server import NatsServerError, free_port, listening, server_command
-from shared.launcher.process import spawn, stop_groups
+from shared.launcher.nats_server import free_port, listening, server_command
 from shared.launcher.secrets import embedded_secrets
+from shared.launcher.settings import LauncherSettings
+from shared.launcher.supervisor import ChildSpec, CrashLoop, RestartPolicy, Supervisor
 
 SERVICE_ORDER = ("pairing", "visits", "notify", "reporting")
 DEFAULT_PORT_BASE = 8080  # the gateway; services take the next four ports
 EMBEDDED_NATS_PORT = 4322
+CRASH_LOOP_STATUS = 3  # a child kept dying; 1 is any other failure to start or run
 
 
 def ports(base: int = DEFAULT_PORT_BASE) -> dict[str, int]:
@@ -91,29 +94,50 @@ def service_environment(data_dir: Path, nats_url: str, layout: dict[str, int]) -
 def run_up(data_dir: Path, *, demo: bool, port_base: int = DEFAULT_PORT_BASE) -> int:
     layout = ports(port_base)
     data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings = LauncherSettings()
+    except ValidationError as exc:
+        say(f"carepair: {exc}", problem=True)
+        return 1
     busy = [p for p in layout.values() if not _port_free(p)]
     if busy:
         say(f"carepair: ports {busy} are taken; stop what uses them first", problem=True)
         return 1
     stop = StopSignals()
-    nats: subprocess.Popen[bytes] | None = None
-    children: dict[str, subprocess.Popen[bytes]] = {}
+    supervisor = Supervisor(
+        RestartPolicy(
+            settings.restart_limit, settings.restart_window_seconds, settings.restart_backoff_seconds
+        )
+    )
+    logs: dict[str, int] = {}
     try:
         nats_url = os.environ.get("CAREPAIR_NATS_URL")
+        embedded_nats = not nats_url
         if not nats_url:
             port = EMBEDDED_NATS_PORT if _port_free(EMBEDDED_NATS_PORT) else free_port()
-            try:
-                nats = _start_nats(data_dir / "nats", port, stop)
-            except NatsServerError as exc:
-                say(f"carepair: {exc}", problem=True)
+            supervisor.start(_nats_spec(data_dir, port, logs))
+            if not _wait_until(lambda: listening(port), supervisor, stop, timeout=15):
+                if stop.requested:
+                    return 0
+                log = logs_of(data_dir)["nats"]
+                say(f"carepair: nats-server did not listen on port {port}; see {log}", problem=True)
                 return 1
             nats_url = f"nats://127.0.0.1:{port}"
         envs = service_environment(data_dir, nats_url, layout)
         for name in [*SERVICE_ORDER, "gateway"]:
-            children[name] = _spawn(name, envs[name], data_dir)
-        if not _wait_healthy(children, layout, stop):
+            supervisor.start(_service_spec(name, envs[name], data_dir, logs))
+        pending = set(layout)
+
+        def all_healthy() -> bool:
+            pending.difference_update([name for name in list(pending) if _healthy(layout[name])])
+            return not pending
+
+        if not _wait_until(all_healthy, supervisor, stop, timeout=60):
+            if stop.requested:
+                return 0
+            say(f"carepair: {', '.join(sorted(pending))} did not become healthy; see the logs", problem=True)
             return 1
-        _print_table(data_dir, nats_url, layout, embedded_nats=nats is not None)
+        _print_table(data_dir, nats_url, layout, embedded_nats=embedded_nats)
         if demo:
             load_demo(
                 data_dir,
@@ -122,36 +146,66 @@ def run_up(data_dir: Path, *, demo: bool, port_base: int = DEFAULT_PORT_BASE) ->
                 embedded_secrets(data_dir)[1]["gateway"],
             )
         while not stop.requested:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    say(f"carepair: {name} exited with {child.returncode}; stopping", problem=True)
-                    return 0
-            time.sleep(0.3)
+            supervisor.check()
+            time.sleep(0.2)
         return 0
+    except CrashLoop as exc:
+        say(f"carepair: {exc}", problem=True)
+        return CRASH_LOOP_STATUS
     finally:
         # The gateway first, so nothing new comes in; then the services drain and stop; NATS last.
-        stop_groups([children[n] for n in ["gateway", *SERVICE_ORDER] if n in children], timeout=15)
-        if nats:
-            stop_groups([nats], timeout=10)
+        supervisor.stop(["gateway", *SERVICE_ORDER], timeout=15)
+        supervisor.stop(["nats"], timeout=10)
+        for fd in logs.values():
+            os.close(fd)
         say("carepair: stopped.")
 
 
-def _start_nats(data_dir: Path, port: int, stop: StopSignals) -> subprocess.Popen[bytes]:
-    command = server_command(data_dir, port)
-    log = open(data_dir / "nats-server.log", "ab")  # noqa: SIM115 - lives as long as the child
-    nats = spawn(command, os.environ, stdout=log.fileno())
-    log.close()  # the child has its own copy
-    deadline = time.monotonic() + 15
+def logs_of(data_dir: Path) -> dict[str, Path]:
+    """Where each child's output goes."""
+    return {
+        "nats": data_dir / "nats" / "nats-server.log",
+        **{name: data_dir / f"{name}.log" for name in [*SERVICE_ORDER, "gateway"]},
+    }
+
+
+def _open_log(path: Path) -> int:
+    # Held by the launcher for every start of the child; appending, so restarts add to it.
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+
+def _nats_spec(data_dir: Path, port: int, logs: dict[str, int]) -> ChildSpec:
+    command = server_command(data_dir / "nats", port)
+    log = logs_of(data_dir)["nats"]
+    logs["nats"] = _open_log(log)
+    return ChildSpec("nats", tuple(command), dict(os.environ), log, stdout=logs["nats"])
+
+
+def _service_spec(name: str, env: dict[str, str], data_dir: Path, logs: dict[str, int]) -> ChildSpec:
+    log = logs_of(data_dir)[name]
+    logs[name] = _open_log(log)
+    command = service_command(name, int(env["CAREPAIR_PORT"]))
+    return ChildSpec(name, tuple(command), {**os.environ, **env}, log, stdout=logs[name])
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+def _wait_until(
+    condition: Callable[[], bool], supervisor: Supervisor, stop: StopSignals, timeout: float
+) -> bool:
+    """Waits for `condition` while the supervisor keeps the children running; False on timeout or stop."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not stop.requested:
-        if nats.poll() is not None:
-            raise NatsServerError(
-                f"nats-server exited with {nats.returncode}; see {data_dir / 'nats-server.log'}"
-            )
-        if listening(port):
-            return nats
-        time.sleep(0.05)
-    stop_groups([nats], timeout=10)
-    raise NatsServerError(f"nats-server did not listen on port {port}")
+        supervisor.check()
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def service_command(name: str, port: int) -> list[str]:
@@ -172,35 +226,6 @@ def service_command(name: str, port: int) -> list[str]:
         "--timeout-graceful-shutdown",
         "10",
     ]
-
-
-def _spawn(name: str, env: dict[str, str], data_dir: Path) -> subprocess.Popen[bytes]:
-    with open(data_dir / f"{name}.log", "ab") as log:  # the child keeps its own copy
-        return spawn(
-            service_command(name, int(env["CAREPAIR_PORT"])), {**os.environ, **env}, stdout=log.fileno()
-        )
-
-
-def _wait_healthy(
-    children: dict[str, subprocess.Popen[bytes]], layout: dict[str, int], stop: StopSignals
-) -> bool:
-    deadline = time.monotonic() + 60
-    pending = dict(children)
-    while pending and time.monotonic() < deadline and not stop.requested:
-        for name, child in list(pending.items()):
-            if child.poll() is not None:
-                say(f"carepair: {name} failed to start; see its log", problem=True)
-                return False
-            port = layout[name]
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code < 500:
-                    del pending[name]
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.2)
-    if pending and not stop.requested:
-        say(f"carepair: {', '.join(pending)} did not become healthy", problem=True)
-    return not pending
 
 
 def _print_table(data_dir: Path, nats_url: str, layout: dict[str, int], *, embedded_nats: bool) -> None:

@@ -6,10 +6,13 @@ signals, and checks with HTTP and the process table that nothing is left behind.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from shared.launcher.nats_server import listening
@@ -64,3 +67,57 @@ def test_a_launcher_killed_with_sigkill_takes_every_child_with_it(
     assert system.signal(signal.SIGKILL) == -signal.SIGKILL
     assert survivors(family) == []
     assert _ports_in_use(system) == []
+
+
+def _ready(system: Carepair, timeout: float = 60) -> None:
+    """Waits until the gateway reports every service ready, NATS and relays included."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{system.gateway}/healthz", timeout=5).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise AssertionError("the gateway did not report every service ready")
+
+
+def test_a_child_that_dies_is_restarted_alone_and_one_that_keeps_dying_stops_carepair(
+    launcher: Callable[..., Carepair],
+) -> None:
+    system = launcher(
+        CAREPAIR_RESTART_LIMIT="3",
+        CAREPAIR_RESTART_WINDOW_SECONDS="600",
+        CAREPAIR_RESTART_BACKOFF_SECONDS="0.1",
+    )
+    system.start()
+    _ready(system)
+    pids = {name: system.child(name).pid for name in ["pairing", "notify", "reporting", "gateway", "nats"]}
+
+    visits = system.child("visits")
+    visits.kill()
+    pairing = httpx.get(f"http://127.0.0.1:{system.port_base + 1}/healthz", timeout=5)
+    assert pairing.status_code == 200  # the rest keep serving while visits is away
+    system.wait_for_line("visits was killed by SIGKILL; restarting it")
+    assert system.child("visits", other_than=visits.pid).pid != visits.pid
+    _ready(system)
+
+    nats = system.child("nats")
+    nats.kill()
+    system.wait_for_line("nats was killed by SIGKILL; restarting it")
+    system.child("nats", other_than=nats.pid)
+    _ready(system)  # the services reconnected to the new NATS
+    del pids["nats"]
+    assert {name: system.child(name).pid for name in pids} == pids
+    assert system.process is not None and system.process.poll() is None
+
+    # notify now dies three times within the window: the third death ends carepair.
+    notify = system.child("notify")
+    for _ in range(2):
+        notify.kill()
+        notify = system.child("notify", other_than=notify.pid)
+    family = system.family()
+    notify.kill()
+    assert system.wait() == 3
+    output = system.rest_of_output()
+    assert "notify keeps dying (3 times within 600 s" in output
+    assert f"Its log: {system.data_dir / 'notify.log'}" in output
+    assert survivors(family) == []

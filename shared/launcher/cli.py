@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from shared.launcher.console import StopSignals, say
 from shared.launcher.demo import load_demo
+from shared.launcher.lock import DataDirInUse, DataDirLock
 from shared.launcher.nats_server import free_port, listening, server_command
 from shared.launcher.secrets import embedded_secrets
 from shared.launcher.settings import LauncherSettings
@@ -94,6 +95,19 @@ def service_environment(data_dir: Path, nats_url: str, layout: dict[str, int]) -
 def run_up(data_dir: Path, *, demo: bool, port_base: int = DEFAULT_PORT_BASE) -> int:
     layout = ports(port_base)
     data_dir.mkdir(parents=True, exist_ok=True)
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire()  # before anything starts: a second NATS on the same store would corrupt it
+    except DataDirInUse as exc:
+        say(f"carepair: {exc}", problem=True)
+        return 1
+    try:
+        return _run_locked(data_dir, layout, demo)
+    finally:
+        lock.release()
+
+
+def _run_locked(data_dir: Path, layout: dict[str, int], demo: bool) -> int:
     try:
         settings = LauncherSettings()
     except ValidationError as exc:

@@ -7,6 +7,7 @@ signals, and checks with HTTP and the process table that nothing is left behind.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -57,16 +58,28 @@ def test_closing_the_terminal_stops_every_process(launcher: Callable[..., Carepa
     assert _ports_in_use(system) == []
 
 
-def test_a_launcher_killed_with_sigkill_takes_every_child_with_it(
+def test_a_second_launcher_is_refused_and_a_killed_one_leaves_nothing_behind(
     launcher: Callable[..., Carepair],
 ) -> None:
     system = launcher()
     system.start()
+    nats_log = system.data_dir / "nats" / "nats-server.log"
+    nats_starts = nats_log.read_text().count("Starting nats-server")
+
+    second = launcher()  # the same data directory, other ports
+    second.start(wait=False)
+    assert second.wait(60) == 1
+    refusal = second.rest_of_output()
+    assert f"another carepair up (pid {system.pid}) is using {system.data_dir}" in refusal
+    assert nats_log.read_text().count("Starting nats-server") == nats_starts  # it started nothing
+
     family = system.family()
     assert len(family) >= 6
     assert system.signal(signal.SIGKILL) == -signal.SIGKILL
     assert survivors(family) == []
     assert _ports_in_use(system) == []
+    with (system.data_dir / "carepair.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # no stale lock: the next launcher may start
 
 
 def _ready(system: Carepair, timeout: float = 60) -> None:

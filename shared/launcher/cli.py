@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -18,9 +19,10 @@ import httpx
 from pydantic import ValidationError
 
 from shared.launcher.console import StopSignals, say
-from shared.launcher.demo import load_demo
+from shared.launcher.demo_load import command as demo_load_command
 from shared.launcher.lock import DataDirInUse, DataDirLock
 from shared.launcher.nats_server import free_port, listening, server_command
+from shared.launcher.process import spawn, stop_groups
 from shared.launcher.secrets import embedded_secrets
 from shared.launcher.settings import LauncherSettings
 from shared.launcher.supervisor import ChildSpec, CrashLoop, RestartPolicy, Supervisor
@@ -124,6 +126,7 @@ def _run_locked(data_dir: Path, layout: dict[str, int], demo: bool) -> int:
         )
     )
     logs: dict[str, int] = {}
+    demo_load: subprocess.Popen[bytes] | None = None
     try:
         nats_url = os.environ.get("CAREPAIR_NATS_URL")
         embedded_nats = not nats_url
@@ -153,20 +156,26 @@ def _run_locked(data_dir: Path, layout: dict[str, int], demo: bool) -> int:
             return 1
         _print_table(data_dir, nats_url, layout, embedded_nats=embedded_nats)
         if demo:
-            load_demo(
-                data_dir,
-                f"http://127.0.0.1:{layout['gateway']}",
-                f"http://127.0.0.1:{layout['pairing']}",
-                embedded_secrets(data_dir)[1]["gateway"],
-            )
+            # A process of its own: a stop ends it at once, and the children stay supervised meanwhile.
+            gateway, pairing = (f"http://127.0.0.1:{layout[name]}" for name in ("gateway", "pairing"))
+            env = {**os.environ, **envs["gateway"]}
+            demo_load = spawn(demo_load_command(data_dir, gateway, pairing), env)
         while not stop.requested:
             supervisor.check()
+            if demo_load is not None and demo_load.poll() is not None:
+                loaded, demo_load = demo_load.returncode == 0, None
+                if not loaded:
+                    say("carepair: the demo county did not load; see above", problem=True)
+                    return 1
             time.sleep(0.2)
         return 0
     except CrashLoop as exc:
         say(f"carepair: {exc}", problem=True)
         return CRASH_LOOP_STATUS
     finally:
+        if demo_load is not None:
+            stop_groups([demo_load], timeout=5)
+            say("carepair: the demo load was stopped before it finished")
         # The gateway first, so nothing new comes in; then the services drain and stop; NATS last.
         supervisor.stop(["gateway", *SERVICE_ORDER], timeout=15)
         supervisor.stop(["nats"], timeout=10)

@@ -134,3 +134,14 @@ def test_a_child_that_dies_is_restarted_alone_and_one_that_keeps_dying_stops_car
     assert "notify keeps dying (3 times within 600 s" in output
     assert f"Its log: {system.data_dir / 'notify.log'}" in output
     assert survivors(family) == []
+
+
+def test_ctrl_c_during_the_demo_load_stops_without_waiting_for_it(launcher: Callable[..., Carepair]) -> None:
+    system = launcher()
+    system.start(demo=True, wait=False)
+    system.wait_for_line("Press Ctrl-C", timeout=90)  # the demo load begins right after this line
+    family = system.family()
+    assert system.stop() == 0
+    assert "demo: 和政县" not in system.rest_of_output()
+    assert not (system.data_dir / "demo-loaded").exists()  # the load did not go on to its end
+    assert survivors(family) == []

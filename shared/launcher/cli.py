@@ -21,11 +21,12 @@ from pydantic import ValidationError
 from shared.launcher.console import StopSignals, say
 from shared.launcher.demo_load import command as demo_load_command
 from shared.launcher.lock import DataDirInUse, DataDirLock
+from shared.launcher.logs import WRITER, LogPipes
 from shared.launcher.nats_server import free_port, listening, server_command
 from shared.launcher.process import spawn, stop_groups
 from shared.launcher.secrets import embedded_secrets
 from shared.launcher.settings import LauncherSettings
-from shared.launcher.supervisor import ChildSpec, CrashLoop, RestartPolicy, Supervisor
+from shared.launcher.supervisor import CrashLoop, RestartPolicy, Supervisor
 
 SERVICE_ORDER = ("pairing", "visits", "notify", "reporting")
 DEFAULT_PORT_BASE = 8080  # the gateway; services take the next four ports
@@ -100,75 +101,57 @@ def run_up(data_dir: Path, *, demo: bool, port_base: int = DEFAULT_PORT_BASE) ->
     lock = DataDirLock(data_dir)
     try:
         lock.acquire()  # before anything starts: a second NATS on the same store would corrupt it
-    except DataDirInUse as exc:
+        settings = LauncherSettings()
+        busy = [p for p in layout.values() if not _port_free(p)]
+        if busy:
+            raise StartFailed(f"ports {busy} are taken; stop what uses them first")
+        return _run(data_dir, layout, demo, settings)
+    except (DataDirInUse, ValidationError, StartFailed) as exc:
         say(f"carepair: {exc}", problem=True)
         return 1
-    try:
-        return _run_locked(data_dir, layout, demo)
     finally:
         lock.release()
 
 
-def _run_locked(data_dir: Path, layout: dict[str, int], demo: bool) -> int:
-    try:
-        settings = LauncherSettings()
-    except ValidationError as exc:
-        say(f"carepair: {exc}", problem=True)
-        return 1
-    busy = [p for p in layout.values() if not _port_free(p)]
-    if busy:
-        say(f"carepair: ports {busy} are taken; stop what uses them first", problem=True)
-        return 1
+class StartFailed(Exception):
+    """carepair could not start, or the demo did not load: the launcher exits with status 1."""
+
+
+class _StopRequested(Exception):
+    """A stop was asked for while carepair was still starting."""
+
+
+def _run(data_dir: Path, layout: dict[str, int], demo: bool, settings: LauncherSettings) -> int:
     stop = StopSignals()
     supervisor = Supervisor(
         RestartPolicy(
             settings.restart_limit, settings.restart_window_seconds, settings.restart_backoff_seconds
         )
     )
-    logs: dict[str, int] = {}
+    given_nats = os.environ.get("CAREPAIR_NATS_URL")
+    pipes = LogPipes(logs_of(data_dir, embedded_nats=not given_nats))
     demo_load: subprocess.Popen[bytes] | None = None
     try:
-        nats_url = os.environ.get("CAREPAIR_NATS_URL")
-        embedded_nats = not nats_url
-        if not nats_url:
-            port = EMBEDDED_NATS_PORT if _port_free(EMBEDDED_NATS_PORT) else free_port()
-            supervisor.start(_nats_spec(data_dir, port, logs))
-            if not _wait_until(lambda: listening(port), supervisor, stop, timeout=15):
-                if stop.requested:
-                    return 0
-                log = logs_of(data_dir)["nats"]
-                say(f"carepair: nats-server did not listen on port {port}; see {log}", problem=True)
-                return 1
-            nats_url = f"nats://127.0.0.1:{port}"
+        supervisor.start(pipes.writer(settings.log_max_bytes, settings.log_backups))
+        nats_url = given_nats or _start_nats(data_dir, supervisor, pipes, stop)
         envs = service_environment(data_dir, nats_url, layout)
-        for name in [*SERVICE_ORDER, "gateway"]:
-            supervisor.start(_service_spec(name, envs[name], data_dir, logs))
-        pending = set(layout)
-
-        def all_healthy() -> bool:
-            pending.difference_update([name for name in list(pending) if _healthy(layout[name])])
-            return not pending
-
-        if not _wait_until(all_healthy, supervisor, stop, timeout=60):
-            if stop.requested:
-                return 0
-            say(f"carepair: {', '.join(sorted(pending))} did not become healthy; see the logs", problem=True)
-            return 1
-        _print_table(data_dir, nats_url, layout, embedded_nats=embedded_nats)
+        _start_services(envs, layout, supervisor, pipes, stop)
+        _print_table(data_dir, nats_url, layout, embedded_nats=not given_nats)
         if demo:
-            # A process of its own: a stop ends it at once, and the children stay supervised meanwhile.
-            gateway, pairing = (f"http://127.0.0.1:{layout[name]}" for name in ("gateway", "pairing"))
-            env = {**os.environ, **envs["gateway"]}
-            demo_load = spawn(demo_load_command(data_dir, gateway, pairing), env)
+            demo_load = _start_demo(data_dir, layout, envs["gateway"])
         while not stop.requested:
             supervisor.check()
             if demo_load is not None and demo_load.poll() is not None:
                 loaded, demo_load = demo_load.returncode == 0, None
                 if not loaded:
-                    say("carepair: the demo county did not load; see above", problem=True)
-                    return 1
+                    raise StartFailed("the demo county did not load; see above")
             time.sleep(0.2)
         return 0
+    except _StopRequested:
+        return 0
+    except StartFailed as exc:
+        say(f"carepair: {exc}", problem=True)
+        return 1
     except CrashLoop as exc:
         say(f"carepair: {exc}", problem=True)
         return CRASH_LOOP_STATUS
@@ -179,36 +162,52 @@ def _run_locked(data_dir: Path, layout: dict[str, int], demo: bool) -> int:
         # The gateway first, so nothing new comes in; then the services drain and stop; NATS last.
         supervisor.stop(["gateway", *SERVICE_ORDER], timeout=15)
         supervisor.stop(["nats"], timeout=10)
-        for fd in logs.values():
-            os.close(fd)
+        # The writer copies what the children wrote last, then finds the end of every pipe.
+        pipes.close_writing_ends()
+        supervisor.stop([WRITER], timeout=10, terminate=False)
+        pipes.close()
         say("carepair: stopped.")
 
 
-def logs_of(data_dir: Path) -> dict[str, Path]:
-    """Where each child's output goes."""
-    return {
-        "nats": data_dir / "nats" / "nats-server.log",
-        **{name: data_dir / f"{name}.log" for name in [*SERVICE_ORDER, "gateway"]},
-    }
+def logs_of(data_dir: Path, embedded_nats: bool = True) -> dict[str, Path]:
+    """Where the output of each child goes."""
+    logs = {name: data_dir / f"{name}.log" for name in [*SERVICE_ORDER, "gateway"]}
+    if embedded_nats:
+        logs["nats"] = data_dir / "nats" / "nats-server.log"
+    return logs
 
 
-def _open_log(path: Path) -> int:
-    # Held by the launcher for every start of the child; appending, so restarts add to it.
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+def _start_nats(data_dir: Path, supervisor: Supervisor, pipes: LogPipes, stop: StopSignals) -> str:
+    port = EMBEDDED_NATS_PORT if _port_free(EMBEDDED_NATS_PORT) else free_port()
+    supervisor.start(pipes.child("nats", server_command(data_dir / "nats", port), os.environ))
+    if not _wait_until(lambda: listening(port), supervisor, stop, timeout=15):
+        raise StartFailed(f"nats-server did not listen on port {port}; see {pipes.paths['nats']}")
+    return f"nats://127.0.0.1:{port}"
 
 
-def _nats_spec(data_dir: Path, port: int, logs: dict[str, int]) -> ChildSpec:
-    command = server_command(data_dir / "nats", port)
-    log = logs_of(data_dir)["nats"]
-    logs["nats"] = _open_log(log)
-    return ChildSpec("nats", tuple(command), dict(os.environ), log, stdout=logs["nats"])
+def _start_services(
+    envs: dict[str, dict[str, str]],
+    layout: dict[str, int],
+    supervisor: Supervisor,
+    pipes: LogPipes,
+    stop: StopSignals,
+) -> None:
+    for name in [*SERVICE_ORDER, "gateway"]:
+        supervisor.start(pipes.child(name, service_command(name, layout[name]), {**os.environ, **envs[name]}))
+    pending = set(layout)
+
+    def all_healthy() -> bool:
+        pending.difference_update([name for name in list(pending) if _healthy(layout[name])])
+        return not pending
+
+    if not _wait_until(all_healthy, supervisor, stop, timeout=60):
+        raise StartFailed(f"{', '.join(sorted(pending))} did not become healthy; see the logs")
 
 
-def _service_spec(name: str, env: dict[str, str], data_dir: Path, logs: dict[str, int]) -> ChildSpec:
-    log = logs_of(data_dir)[name]
-    logs[name] = _open_log(log)
-    command = service_command(name, int(env["CAREPAIR_PORT"]))
-    return ChildSpec(name, tuple(command), {**os.environ, **env}, log, stdout=logs[name])
+def _start_demo(data_dir: Path, layout: dict[str, int], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # A process of its own: a stop ends it at once, and the children stay supervised meanwhile.
+    gateway, pairing = (f"http://127.0.0.1:{layout[name]}" for name in ("gateway", "pairing"))
+    return spawn(demo_load_command(data_dir, gateway, pairing), {**os.environ, **env})
 
 
 def _healthy(port: int) -> bool:
@@ -221,9 +220,11 @@ def _healthy(port: int) -> bool:
 def _wait_until(
     condition: Callable[[], bool], supervisor: Supervisor, stop: StopSignals, timeout: float
 ) -> bool:
-    """Waits for `condition` while the supervisor keeps the children running; False on timeout or stop."""
+    """Waits for `condition` while the supervisor keeps the children running; False on timeout."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not stop.requested:
+    while time.monotonic() < deadline:
+        if stop.requested:
+            raise _StopRequested
         supervisor.check()
         if condition():
             return True

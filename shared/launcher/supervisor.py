@@ -73,6 +73,7 @@ class Supervisor:
         self._children: dict[str, _Child] = {}
 
     def start(self, spec: ChildSpec) -> None:
+        """Starts the child, which from now on is restarted when it dies."""
         child = self._children.setdefault(spec.name, _Child(spec))
         child.process = spawn(
             spec.command, spec.env, spec.stdout, spec.pass_fds, die_with_launcher=spec.die_with_launcher

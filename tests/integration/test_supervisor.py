@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from shared.launcher.supervisor import ChildSpec, CrashLoop, RestartPolicy, Supervisor, describe
+from tests.support.launcher import survivors
 
 SLEEP = "import time; time.sleep(60)"
 
@@ -27,18 +28,6 @@ def _until(supervisor: Supervisor, condition: Callable[[], bool], timeout: float
         assert time.monotonic() < deadline, "the condition did not come true"
         supervisor.check()
         time.sleep(0.02)
-
-
-def _gone(pid: int, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_the_backoff_doubles_up_to_a_ceiling_and_the_limit_gives_up() -> None:
@@ -104,13 +93,13 @@ def test_what_a_child_started_goes_with_it_when_it_dies_and_when_it_is_stopped(t
     pidfile = tmp_path / "grandchild"
     try:
         _until(supervisor, lambda: pidfile.exists() and pidfile.read_text() != "")
-        first, parent = int(pidfile.read_text()), supervisor.pid("parent")
+        first, parent = psutil.Process(int(pidfile.read_text())), supervisor.pid("parent")
         pidfile.unlink()
         assert parent
         os.kill(parent, signal.SIGKILL)
         _until(supervisor, lambda: pidfile.exists() and pidfile.read_text() != "")
-        assert _gone(first)
-        second = int(pidfile.read_text())
+        assert survivors([first]) == []
+        second = psutil.Process(int(pidfile.read_text()))
     finally:
         supervisor.stop(["parent"], timeout=5)
-    assert _gone(second)
+    assert survivors([second]) == []

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import signal
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -122,6 +124,12 @@ def test_a_child_that_dies_is_restarted_alone_and_one_that_keeps_dying_stops_car
     system.wait_for_line("nats was killed by SIGKILL; restarting it")
     system.child("nats", other_than=nats.pid)
     _ready(system)  # the services reconnected to the new NATS
+
+    writer = system.child("log writer")
+    writer_killed = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # as the services write it
+    writer.kill()
+    system.wait_for_line("log writer was killed by SIGKILL; restarting it")
+    system.child("log writer", other_than=writer.pid)
     del pids["nats"]
     assert {name: system.child(name).pid for name in pids} == pids
     assert system.process is not None and system.process.poll() is None
@@ -147,6 +155,10 @@ def test_a_child_that_dies_is_restarted_alone_and_one_that_keeps_dying_stops_car
         for path in kept:
             content = path.read_bytes()
             assert len(content) <= 300 or content.count(b"\n") == 1, path  # rotated between lines
+    # What pairing wrote as it stopped, after the log writer's restart, reached its log.
+    lines = [json.loads(line) for line in (system.data_dir / "pairing.log").read_text().splitlines()]
+    assert lines[-1]["event"] == "service.stopped"
+    assert lines[-1]["timestamp"] > writer_killed
 
 
 def test_ctrl_c_during_the_demo_load_stops_without_waiting_for_it(launcher: Callable[..., Carepair]) -> None:

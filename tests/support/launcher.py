@@ -195,7 +195,7 @@ class Carepair:
             self._terminal = None
 
     def child(self, name: str, timeout: float = 30, other_than: int | None = None) -> psutil.Process:
-        """Its process for `name` (a service, "gateway" or "nats"), waiting for one to run."""
+        """Its process for `name` (a service, "gateway", "nats", "log writer"), waiting for one to run."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for process in self.family():
@@ -216,6 +216,8 @@ def _is(process: psutil.Process, name: str) -> bool:
         return False
     if name == "nats":
         return bool(command) and Path(command[0]).name == "nats-server"
+    if name == "log writer":
+        return "shared.launcher.logwriter" in command
     return f"services.{name}.entrypoints.api:create_app" in command
 
 

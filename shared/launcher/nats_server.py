@@ -45,6 +45,20 @@ def write_config(path: Path, port: int, store_dir: Path) -> Path:
     return path
 
 
+def server_command(data_dir: Path, port: int) -> list[str]:
+    """Writes the config of a server on `port` keeping its store in `data_dir`; returns its command."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = write_config(data_dir / "nats.conf", port, data_dir / "jetstream")
+    return [str(nats_server_binary()), "-c", str(config)]
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on the loopback `port`."""
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+    return False
+
+
 class EmbeddedNats:
     """One nats-server child process; `url` is where it listens."""
 
@@ -55,11 +69,10 @@ class EmbeddedNats:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 15.0) -> EmbeddedNats:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        config = write_config(self.data_dir / "nats.conf", self.port, self.data_dir / "jetstream")
+        command = server_command(self.data_dir, self.port)
         log = open(self.data_dir / "nats-server.log", "ab")  # noqa: SIM115 - lives with the child
         self.process = subprocess.Popen(
-            [str(nats_server_binary()), "-c", str(config)],
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a terminal's Ctrl-C must not stop it before the services
@@ -71,10 +84,7 @@ class EmbeddedNats:
                     f"nats-server exited with {self.process.returncode}; "
                     f"see {self.data_dir / 'nats-server.log'}"
                 )
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
-            ):
+            if listening(self.port):
                 return self
             time.sleep(0.05)
         self.stop()

@@ -187,22 +187,9 @@ def test_every_launcher_service_and_the_infrastructure_are_there(services: dict[
 
 
 @pytest.fixture(scope="module")
-def launcher_commands(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
-    """The uvicorn command `carepair up` spawns for each process, recorded instead of run."""
-    log_dir = tmp_path_factory.mktemp("launcher")
-    spawned: list[list[str]] = []
-
-    def record(command: list[str], **kwargs: Any) -> None:
-        kwargs["stdout"].close()  # the log file _spawn opened for the child
-        spawned.append(list(command))
-
-    commands: dict[str, list[str]] = {}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli.subprocess, "Popen", record)
-        for name, port in LAUNCHER_PORTS.items():
-            cli._spawn(name, {"CAREPAIR_PORT": str(port)}, log_dir)
-            commands[name] = spawned.pop()
-    return commands
+def launcher_commands() -> dict[str, list[str]]:
+    """The uvicorn command `carepair up` runs for each process."""
+    return {name: cli.service_command(name, port) for name, port in LAUNCHER_PORTS.items()}
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)

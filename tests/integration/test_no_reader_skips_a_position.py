@@ -48,12 +48,15 @@ async def _writer(store: Any, writer: int, rng: random.Random) -> int:
 async def _tail(store: Any, stop: asyncio.Event, seen: list[int]) -> None:
     last = 0
     while True:
+        # Told to stop before this read: the read sees every commit, so an empty page ends it.
+        # (Checked after an empty read, a stop could come between the two and lose the last.)
+        stopping = stop.is_set()
         page = await store.read_after(last, limit=50)
         for event in page:
             seen.append(event.position)
             last = event.position
         if not page:
-            if stop.is_set():
+            if stopping:
                 return
             await asyncio.sleep(0.001)
 

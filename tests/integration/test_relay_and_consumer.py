@@ -207,12 +207,18 @@ async def test_a_consumer_takes_a_backlog_as_one_page_and_a_lone_event_without_l
             return await fetch_page(subscription)
 
         consumer._fetch = spying  # type: ignore[method-assign]
+
+        async def applied_and_fetched(position: int, fetches: int) -> bool:
+            return await _runner_at(runner, position) and len(asked) >= fetches
+
         async with running(relay):
             await eventually(lambda: _at(relay, 5))
             async with running(consumer):
-                await eventually(lambda: _runner_at(runner, 5))
+                # The feed may bring the events first (the consumer asks it when it starts);
+                # what is measured is how JetStream's messages are fetched, so wait for those.
+                await eventually(lambda: applied_and_fetched(5, 2))
                 await store.append("lone", NO_STREAM, [thing(9)], META)
-                await eventually(lambda: _runner_at(runner, 6))
+                await eventually(lambda: applied_and_fetched(6, 3))
     # The first message says four more wait: they are asked for exactly, in one page. The
     # lone event's message says none wait, so nothing lingers for more.
     assert asked[:3] == [1, 4, 1]

@@ -16,7 +16,7 @@ import nats
 import psycopg
 from sqlalchemy.engine import URL
 
-from bench import appends, ceilings, latency, pipeline, report
+from bench import appends, ceilings, latency, pipeline, report, soak
 from bench.infra import (
     code_version,
     contention,
@@ -29,7 +29,7 @@ from bench.timing import Measured
 from bench.workload import build_sealer, visit
 
 Insert = Callable[[URL, dict[str, Any], int, float, float], Awaitable[Measured]]
-GROUPS = ("appends", "recorder", "ceilings", "relay", "latency")
+GROUPS = ("appends", "recorder", "ceilings", "relay", "latency", "soak")
 WRITERS = (1, 16)
 
 
@@ -42,6 +42,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="events pre-loaded for the relay and consumer scenarios")
     parser.add_argument("--rate", type=float, default=200.0, help="latency scenario's events/s")
     parser.add_argument("--latency-seconds", type=float, default=10.0)
+    parser.add_argument("--soak-seconds", type=float, default=120.0,
+                        help="how long the relay soak trickles single-event pages")
     parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto",
                         help="auto: uvloop when installed, as uvicorn runs the services")
     parser.add_argument("--only", nargs="+", choices=GROUPS, help="run only these groups")
@@ -126,6 +128,12 @@ async def scenarios(run: Run, nats_url: str) -> None:
                 )
 
         await run.step(report.LATENCY, f"commit → read model at {args.rate:g} ev/s", steady)
+    if "soak" in run.groups:
+        async def trickle() -> Measured:
+            async with fresh_database(server, "soak") as url:
+                return await soak.relay_soak(url, sealer, nats_url, args.soak_seconds)
+
+        await run.step("relay.soak", f"relay soak, one event a page, {args.soak_seconds:g} s", trickle)
 
 
 def _n(count: int, noun: str) -> str:
@@ -159,6 +167,7 @@ async def main(args: argparse.Namespace, loop_name: str) -> dict[str, Any]:
         "settings": {
             "seconds": args.seconds, "warmup": args.warmup, "events": args.events,
             "rate": args.rate, "latency_seconds": args.latency_seconds, "loop": loop_name,
+            "soak_seconds": args.soak_seconds,
             "nats": "given" if given_nats else "embedded, sync_interval always",
             "groups": sorted(run.groups),
         },

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.pairing.adapters.tables import (
+    cadre_columns,
     cadre_index,
     pairing_history,
     reviews,
@@ -113,17 +114,7 @@ async def subject_exited(conn: AsyncConnection, envelope: Envelope) -> None:
 async def cadre_details(conn: AsyncConnection, envelope: Envelope) -> None:
     event = envelope.payload
     assert isinstance(event, CadreRegistered)
-    values = {
-        "cadre_id": event.cadre_id,
-        "unit_id": event.unit_id,
-        "kind": event.kind.value,
-        "gender": event.gender.value,
-        "tier": event.rank.tier.value,
-        "title": event.rank.title.value,
-        "party_member": event.party_member,
-        "status": "active",
-        "links": event.links.model_dump(mode="json"),
-    }
+    values = {**cadre_columns(event), "status": "active"}
     await conn.execute(_upsert(conn, cadre_index, values, "cadre_id"))
 
 

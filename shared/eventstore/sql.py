@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -275,11 +275,7 @@ class SqlEventStore:
         try:
             return await self._statements(batch)
         except Exception as exc:
-            if _lost(exc):
-                return self._failed(batch, self._unavailable(exc))
-            if len(batch) > 1:  # refused, and not by a check of ours: find whose write it was
-                return [o for request in batch for o in await self._commit_by_statements([request])]
-            return self._failed(batch, exc)
+            return await self._after_failure(batch, exc, self._commit_by_statements)
 
     async def _statements(self, batch: list[_Request]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -355,11 +351,7 @@ class SqlEventStore:
                 )
                 outcomes = list(zip(versions, firsts, strict=True))
         except Exception as exc:
-            if _lost(exc):
-                return self._failed(batch, self._unavailable(exc))
-            if len(batch) > 1:  # refused, and not by a check of ours: find whose write it was
-                return [o for request in batch for o in await self._commit_by_function([request])]
-            return self._failed(batch, exc)
+            return await self._after_failure(batch, exc, self._commit_by_function)
         decided: list[Outcome] = []
         for request, (version, first) in zip(batch, outcomes, strict=True):
             if first == 0:  # the expected version did not match; `version` is the stream's
@@ -369,6 +361,23 @@ class SqlEventStore:
                 positions = tuple(range(first, first + len(request.payloads)))
                 decided.append((request, AppendResult(request.stream_id, version, positions)))
         return decided
+
+    async def _after_failure(
+        self,
+        batch: list[_Request],
+        exc: Exception,
+        commit: Callable[[list[_Request]], Awaitable[list[Outcome]]],
+    ) -> list[Outcome]:
+        """A lost database fails the batch as unavailable; a refusal is traced to its request.
+
+        Refused, and not by a check of ours: each request is committed alone, so that only the
+        one the database refuses fails, with the database's own answer.
+        """
+        if _lost(exc):
+            return self._failed(batch, self._unavailable(exc))
+        if len(batch) > 1:
+            return [outcome for request in batch for outcome in await commit([request])]
+        return self._failed(batch, exc)
 
     @staticmethod
     def _event_arrays(batch: list[_Request]) -> tuple[list[Any], ...]:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.pairing.adapters.tables import (
     active_pairings,
+    cadre_columns,
     cadre_fingerprints,
     cadre_holdings,
     cadre_registry,
@@ -170,7 +171,7 @@ def _registry_effect(
                         "同一单位已登记同名同出生日期的干部，不能重复登记",
                     )
                     await conn.execute(
-                        sa.insert(cadre_registry).values(**_cadre_facts(event), available=True)
+                        sa.insert(cadre_registry).values(**cadre_columns(event), available=True)
                     )
                 case CadreRetired():
                     await _cadre_changes(conn, event.cadre_id, available=event.continues)
@@ -201,19 +202,6 @@ def _registry_effect(
                     await _hold(conn, event, event.to_cadre_id)
 
     return apply
-
-
-def _cadre_facts(event: CadreRegistered) -> dict[str, Any]:
-    return {
-        "cadre_id": event.cadre_id,
-        "unit_id": event.unit_id,
-        "kind": event.kind.value,
-        "gender": event.gender.value,
-        "tier": event.rank.tier.value,
-        "title": event.rank.title.value,
-        "party_member": event.party_member,
-        "links": event.links.model_dump(mode="json"),
-    }
 
 
 async def _cadre_changes(conn: AsyncConnection, cadre_id: str, **values: Any) -> None:

@@ -10,7 +10,11 @@ the changes due (it then decides each from the stream). No table holds personal 
 and the like stay sealed in the events (ID numbers appear only as keyed hashes).
 """
 
+from typing import Any
+
 import sqlalchemy as sa
+
+from shared.contracts.pairing import CadreRegistered
 
 metadata = sa.MetaData()
 
@@ -150,3 +154,17 @@ scheduled_changes = sa.Table(
     sa.Column("owner_id", sa.String(64), primary_key=True),
     sa.Column("effective_on", sa.Date, nullable=False, index=True),
 )
+
+
+def cadre_columns(cadre: CadreRegistered) -> dict[str, Any]:
+    """The columns of a newly registered cadre that `cadre_registry` and `cadre_index` share."""
+    return {
+        "cadre_id": cadre.cadre_id,
+        "unit_id": cadre.unit_id,
+        "kind": cadre.kind.value,
+        "gender": cadre.gender.value,
+        "tier": cadre.rank.tier.value,
+        "title": cadre.rank.title.value,
+        "party_member": cadre.party_member,
+        "links": cadre.links.model_dump(mode="json"),
+    }

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from services.pairing.entrypoints.api import create_app
-from services.pairing.settings import PairingSettings
-from shared.clock import ManualClock
 from tests.support.identity import resident_id, wrong_check_digit
-from tests.support.pairing_world import TODAY
-from tests.support.service_app import running_app, settings_values
 
 pytestmark = [pytest.mark.nats]
 
@@ -63,19 +56,6 @@ def cadre(
         "kind": kind,
         "links": {"village_codes": [VILLAGE["village_code"]]},
     }
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def client(
-    request: pytest.FixtureRequest, tmp_path: Path, nats_url: str, stream_name: str, nats_cleanup: None
-) -> AsyncIterator[httpx.AsyncClient]:
-    database_url = None
-    if request.param == "postgres":
-        base = request.getfixturevalue("pg_url")
-        database_url = base.render_as_string(hide_password=False)
-    settings = PairingSettings(**settings_values(tmp_path, nats_url, stream_name, database_url))
-    async with running_app(create_app(settings, ManualClock.on(TODAY))) as c:
-        yield c
 
 
 LAST: dict[str, str] = {}

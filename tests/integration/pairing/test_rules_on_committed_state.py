@@ -10,36 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from services.pairing.entrypoints.api import create_app
-from services.pairing.settings import PairingSettings
 from tests.support.identity import resident_id
-from tests.support.service_app import running_app, settings_values
 
 pytestmark = [pytest.mark.nats]
 
 ROUNDS = 12
 _serials = itertools.count(0)
 _rounds = itertools.count(1)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def client(
-    request: pytest.FixtureRequest, tmp_path: Path, nats_url: str, stream_name: str, nats_cleanup: None
-) -> AsyncIterator[httpx.AsyncClient]:
-    database_url = None
-    if request.param == "postgres":
-        database_url = request.getfixturevalue("pg_url").render_as_string(hide_password=False)
-    settings = PairingSettings(**settings_values(tmp_path, nats_url, stream_name, database_url))
-    async with running_app(create_app(settings)) as c:
-        yield c
 
 
 class Round:

@@ -124,6 +124,11 @@ class Settings(CallerSettings):
     keystore_url: str | None = Field(None, description="the key store database; derived if unset")
 
     nats_url: str = "nats://127.0.0.1:4222"
+    nats_user: str | None = Field(None, description="this service's NATS user (or put it in the URL)")
+    nats_password: SecretStr | None = Field(None, description="the NATS user's password")
+    nats_tls_ca: Path | None = Field(None, description="CA file that signed the NATS server's certificate")
+    nats_tls_cert: Path | None = Field(None, description="client certificate, when NATS asks for one")
+    nats_tls_key: Path | None = Field(None, description="the client certificate's private key")
     stream_name: str = "CAREPAIR"
     subject_prefix: str = "carepair"
     stream_replicas: int = 1

@@ -22,11 +22,13 @@ from shared.launcher.console import StopSignals, say
 from shared.launcher.demo_load import command as demo_load_command
 from shared.launcher.lock import DataDirInUse, DataDirLock
 from shared.launcher.logs import WRITER, LogPipes
+from shared.launcher.nats_auth import authorization_block, service_users
 from shared.launcher.nats_server import free_port, listening, server_command
 from shared.launcher.process import spawn, stop_groups
 from shared.launcher.secrets import embedded_secrets
 from shared.launcher.settings import LauncherSettings
 from shared.launcher.supervisor import CrashLoop, RestartPolicy, Supervisor
+from shared.messaging.stream import StreamSettings
 from shared.settings import programme_clock
 
 SERVICE_ORDER = ("pairing", "visits", "notify", "reporting")
@@ -75,14 +77,17 @@ def _port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def service_environment(data_dir: Path, nats_url: str, layout: dict[str, int]) -> dict[str, dict[str, str]]:
-    """The environment of each child process: shared settings plus its own credential."""
-    master, tokens = embedded_secrets(data_dir)
+def service_environment(
+    data_dir: Path, nats_url: str, layout: dict[str, int], *, embedded_nats: bool = True
+) -> dict[str, dict[str, str]]:
+    """The environment of each child process: shared settings plus its own credentials."""
+    secrets = embedded_secrets(data_dir)
+    tokens = secrets.tokens
     peers = ",".join(f"{name}:{token}" for name, token in tokens.items())
     common = {
         "CAREPAIR_DATA_DIR": str(data_dir),
         "CAREPAIR_NATS_URL": nats_url,
-        "CAREPAIR_MASTER_KEY": os.environ.get("CAREPAIR_MASTER_KEY", master),
+        "CAREPAIR_MASTER_KEY": os.environ.get("CAREPAIR_MASTER_KEY", secrets.master_key),
         "CAREPAIR_PEER_TOKENS": peers,
         **{
             f"CAREPAIR_{name.upper()}_URL": f"http://127.0.0.1:{port}"
@@ -93,6 +98,10 @@ def service_environment(data_dir: Path, nats_url: str, layout: dict[str, int]) -
     envs = {}
     for name, port in layout.items():
         envs[name] = {**common, "CAREPAIR_SERVICE_TOKEN": tokens[name], "CAREPAIR_PORT": str(port)}
+        if embedded_nats and name in secrets.nats_passwords:
+            # The server carepair up starts knows each service by its own user.
+            envs[name]["CAREPAIR_NATS_USER"] = name
+            envs[name]["CAREPAIR_NATS_PASSWORD"] = secrets.nats_passwords[name]
     return envs
 
 
@@ -141,8 +150,8 @@ def _run(data_dir: Path, layout: dict[str, int], demo: bool, settings: LauncherS
     demo_load: subprocess.Popen[bytes] | None = None
     try:
         supervisor.start(pipes.writer(settings.log_max_bytes, settings.log_backups))
-        nats_url = given_nats or _start_nats(data_dir, supervisor, pipes, stop)
-        envs = service_environment(data_dir, nats_url, layout)
+        nats_url = given_nats or _start_nats(data_dir, supervisor, pipes, stop, settings)
+        envs = service_environment(data_dir, nats_url, layout, embedded_nats=not given_nats)
         _start_services(envs, layout, supervisor, pipes, stop)
         _print_table(data_dir, nats_url, layout, embedded_nats=not given_nats)
         if demo:
@@ -185,9 +194,18 @@ def logs_of(data_dir: Path, embedded_nats: bool) -> dict[str, Path]:
     return logs
 
 
-def _start_nats(data_dir: Path, supervisor: Supervisor, pipes: LogPipes, stop: StopSignals) -> str:
+def embedded_nats_authorization(data_dir: Path, settings: LauncherSettings) -> str:
+    """The users block of the embedded server: one user per service, with generated passwords."""
+    stream = StreamSettings(settings.stream_name, settings.subject_prefix)
+    return authorization_block(service_users(embedded_secrets(data_dir).nats_passwords, stream))
+
+
+def _start_nats(
+    data_dir: Path, supervisor: Supervisor, pipes: LogPipes, stop: StopSignals, settings: LauncherSettings
+) -> str:
     port = EMBEDDED_NATS_PORT if _port_free(EMBEDDED_NATS_PORT) else free_port()
-    supervisor.start(pipes.child("nats", server_command(data_dir / "nats", port), os.environ))
+    command = server_command(data_dir / "nats", port, embedded_nats_authorization(data_dir, settings))
+    supervisor.start(pipes.child("nats", command, os.environ))
     if not _wait_until(lambda: listening(port), supervisor, stop, timeout=15):
         raise StartFailed(f"nats-server did not listen on port {port}; see {pipes.paths['nats']}")
     return f"nats://127.0.0.1:{port}"

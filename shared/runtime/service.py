@@ -19,10 +19,11 @@ from shared.eventstore import EVENTSTORE_MIGRATIONS
 from shared.eventstore.opener import EventOpener
 from shared.eventstore.ports import CommitSignal
 from shared.eventstore.sql import SqlEventStore
-from shared.messaging.connection import NatsConnection
-from shared.messaging.consumer import JetStreamConsumer, LocalConsumer
+from shared.messaging.connection import NatsConnection, tls_context
+from shared.messaging.consumer import JetStreamConsumer, LocalConsumer, durable_name
 from shared.messaging.feed import FeedClient
 from shared.messaging.lease import relay_lease
+from shared.messaging.permissions import Follow, inbox_prefix
 from shared.messaging.projection import Projection, ProjectionRunner
 from shared.messaging.relay import Relay, SqlRelayProgress
 from shared.messaging.stream import StreamSettings
@@ -48,6 +49,15 @@ class ServiceSpec:
     projections: tuple[Projection, ...] = ()
     # Builds what only this service has (repositories, reactors) once the runtime is up.
     on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None
+
+    def follows(self) -> tuple[Follow, ...]:
+        """The JetStream consumers it runs: one per read model and producer other than itself."""
+        return tuple(
+            Follow(durable_name(projection.name, producer), producer)
+            for projection in self.projections
+            for producer in projection.producers
+            if producer != self.name
+        )
 
 
 class ServiceRuntime:
@@ -96,7 +106,14 @@ class ServiceRuntime:
         self.store = SqlEventStore(self.engine, self.name, self.sealer, max_event_bytes=s.max_event_bytes)
         await self.store.start()
         self.opener = EventOpener(self.registry, self.sealer)
-        self.nats = NatsConnection(s.nats_url, f"carepair-{self.name}")
+        self.nats = NatsConnection(
+            s.nats_url,
+            f"carepair-{self.name}",
+            user=s.nats_user,
+            password=s.nats_password.get_secret_value() if s.nats_password else None,
+            tls=tls_context(s.nats_tls_ca, s.nats_tls_cert, s.nats_tls_key),
+            inbox_prefix=inbox_prefix(self.name),
+        )
         self.relay = Relay(
             self.store,
             SqlRelayProgress(self.engine),

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SERVICES = ("pairing", "visits", "notify", "reporting")
-TOKEN_HOLDERS = (*SERVICES, "gateway")
+TOKEN_HOLDERS = (*SERVICES, "gateway")  # the processes carepair up runs
+OPERATOR = "operator"  # people's tools: `carepair import`, the demo loader, curl
 
 
 def _read_or_create(path: Path, make: str) -> str:
@@ -40,7 +41,7 @@ def embedded_secrets(data_dir: Path) -> EmbeddedSecrets:
         ),
         tokens={
             name: _read_or_create(folder / f"{name}.token", secrets.token_urlsafe(32))
-            for name in TOKEN_HOLDERS
+            for name in (*TOKEN_HOLDERS, OPERATOR)
         },
         nats_passwords={
             name: _read_or_create(folder / f"nats-{name}.password", secrets.token_urlsafe(32))

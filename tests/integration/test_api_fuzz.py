@@ -24,12 +24,11 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from shared.launcher.nats_server import free_port
-from tests.support.service_app import TOKEN, settings_values
+from tests.support.service_app import auth_headers, settings_values
 
 pytestmark = [pytest.mark.nats, pytest.mark.fuzz]
 
 EXAMPLES = 20  # per operation and mode: bounded, so that the whole fuzz takes about a minute
-AUTH = {"Authorization": f"Bearer {TOKEN}", "Carepair-Actor": "operator:fuzz"}
 SERVICES = ["pairing", "visits", "notify", "reporting", "gateway"]
 HEALTH = {"/readyz", "/healthz"}
 
@@ -89,7 +88,7 @@ def fuzz(
     @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode))
     def no_server_error(case: Any) -> None:
-        response = case.call(headers=AUTH, timeout=10)
+        response = case.call(headers={**auth_headers(service), "Carepair-Actor": "operator:fuzz"}, timeout=10)
         statuses.append(response.status_code)
         # 503 is the answer of a health check that finds something down, and the gateway's when
         # the service behind it is not running: both are meant, not failures.

@@ -33,7 +33,7 @@ from shared.launcher import cli
 from shared.launcher.nats_auth import SERVICES as NATS_SERVICES
 from shared.launcher.nats_auth import authorization_block, password_variable, service_users
 from shared.launcher.nats_server import free_port, listening, nats_server_binary
-from shared.launcher.secrets import TOKEN_HOLDERS
+from shared.launcher.secrets import OPERATOR, TOKEN_HOLDERS
 from shared.messaging.stream import StreamSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ APP_SERVICES = tuple(LAUNCHER_PORTS)
 SECRET_VARIABLES = (
     "CAREPAIR_MASTER_KEY",
     "CAREPAIR_POSTGRES_PASSWORD",
-    *(f"CAREPAIR_{holder.upper()}_TOKEN" for holder in TOKEN_HOLDERS),
+    *(f"CAREPAIR_{holder.upper()}_TOKEN" for holder in (*TOKEN_HOLDERS, OPERATOR)),
     *(password_variable(service) for service in NATS_SERVICES),
 )
 
@@ -252,7 +252,7 @@ def test_urls_point_at_compose_services(name: str, services: dict[str, Any]) -> 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
 def test_settings_load_from_the_rendered_environment(
-    name: str, services: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    name: str, services: dict[str, Any], secret_values: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for key in list(os.environ):
         if key.startswith("CAREPAIR_"):
@@ -268,6 +268,7 @@ def test_settings_load_from_the_rendered_environment(
     presented = {
         holder: environment(services, holder)["CAREPAIR_SERVICE_TOKEN"] for holder in TOKEN_HOLDERS
     }
+    presented[OPERATOR] = secret_values["CAREPAIR_OPERATOR_TOKEN"]
     assert settings.peers() == {token: holder for holder, token in presented.items()}
     assert len(set(presented.values())) == len(presented), "processes share a token"
     # Its own database and the shared key store, on the compose PostgreSQL as its superuser.

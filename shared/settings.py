@@ -138,7 +138,9 @@ class Settings(CallerSettings):
     cipher: Literal["aes-256-gcm", "sm4-gcm"] = "aes-256-gcm"
     key_cache_seconds: float = 5.0
 
-    peer_tokens: SecretStr = Field(..., description="name:token,… of the callers this service trusts")
+    peer_tokens: SecretStr = Field(
+        SecretStr(""), description="name:token,… of the callers it recognises (shared/web/scopes.py)"
+    )
 
     consistency_wait_seconds: float = 2.0
     relay_poll_seconds: float = 1.0

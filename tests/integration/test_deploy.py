@@ -35,6 +35,7 @@ from shared.launcher.nats_auth import authorization_block, password_variable, se
 from shared.launcher.nats_server import free_port, listening, nats_server_binary
 from shared.launcher.secrets import OPERATOR, TOKEN_HOLDERS
 from shared.messaging.stream import StreamSettings
+from shared.web.scopes import callers_of
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -264,13 +265,16 @@ def test_settings_load_from_the_rendered_environment(
     assert settings.port == LAUNCHER_PORTS[name]
     if name == "gateway":
         return
-    # Each service trusts exactly the five processes, by the token each of them presents.
+    # Each service recognises exactly the callers granted one of its scopes, by their tokens.
     presented = {
         holder: environment(services, holder)["CAREPAIR_SERVICE_TOKEN"] for holder in TOKEN_HOLDERS
     }
     presented[OPERATOR] = secret_values["CAREPAIR_OPERATOR_TOKEN"]
-    assert settings.peers() == {token: holder for holder, token in presented.items()}
+    assert settings.peers() == {presented[caller]: caller for caller in callers_of(name)}
     assert len(set(presented.values())) == len(presented), "processes share a token"
+    # The master key and NATS password it holds are its own to use; no other service's.
+    others = {v for k, v in secret_values.items() if k.startswith("CAREPAIR_NATS_") and name.upper() not in k}
+    assert not others & set(environment(services, name).values())
     # Its own database and the shared key store, on the compose PostgreSQL as its superuser.
     postgres_env = environment(services, "postgres")
     own = settings.database_for(name)

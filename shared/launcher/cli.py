@@ -96,10 +96,14 @@ def service_environment(
     secrets = embedded_secrets(data_dir)
     urls = {f"CAREPAIR_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in layout.items()}
     urls.pop("CAREPAIR_GATEWAY_URL", None)
+    # Secrets it made itself are a local run's: weak ones would pass (none are), and so would a
+    # NATS of your own without users. A master key from the environment makes it production.
+    development = {} if "CAREPAIR_MASTER_KEY" in base else {"CAREPAIR_DEVELOPMENT": "true"}
     envs = {}
     for name, port in layout.items():
         env = inherited(base, readable(settings_class(name)))
         env.update(urls, CAREPAIR_SERVICE_TOKEN=secrets.tokens[name], CAREPAIR_PORT=str(port))
+        env = {**development, **env}  # an explicit CAREPAIR_DEVELOPMENT in the environment wins
         if name != "gateway":
             env.update(
                 CAREPAIR_DATA_DIR=str(data_dir),

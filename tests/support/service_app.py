@@ -34,6 +34,9 @@ def settings_values(
         "service_token": TOKEN,
         "peer_tokens": f"reporting:{TOKEN},gateway:{GATEWAY_TOKEN},operator:{OPERATOR_TOKEN}",
         "relay_poll_seconds": 0.2,
+        # The suite's NATS (embedded, or CAREPAIR_TEST_NATS_URL) runs without users;
+        # tests/integration/test_nats_auth.py runs one with them.
+        "development": True,
     }
 
 

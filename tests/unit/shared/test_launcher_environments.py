@@ -99,3 +99,16 @@ def test_with_a_nats_of_your_own_its_credentials_go_to_the_services_only(
         assert envs[name]["CAREPAIR_NATS_PASSWORD"] == "a-nats-password-4e5f6a7b8c9d"
     assert "CAREPAIR_NATS_PASSWORD" not in envs["gateway"]
     assert "CAREPAIR_NATS_USER" not in envs["gateway"]
+
+
+def test_only_secrets_the_launcher_made_itself_switch_the_children_to_development(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in list(os.environ):
+        if key.startswith("CAREPAIR_"):
+            monkeypatch.delenv(key)
+    made = cli.service_environment(tmp_path, "nats://127.0.0.1:4222", cli.ports(), embedded_nats=False)
+    assert {env.get("CAREPAIR_DEVELOPMENT") for env in made.values()} == {"true"}
+    monkeypatch.setenv("CAREPAIR_MASTER_KEY", GIVEN_MASTER_KEY)
+    given = cli.service_environment(tmp_path, "nats://127.0.0.1:4222", cli.ports(), embedded_nats=False)
+    assert all("CAREPAIR_DEVELOPMENT" not in env for env in given.values())

@@ -38,6 +38,8 @@ def build_app(service: str) -> FastAPI:
         data_dir=Path("/nonexistent"),
         master_key=base64.b64encode(os.urandom(32)).decode(),
         service_token=TOKENS[service],
+        nats_user=service,
+        nats_password=f"nats-{os.urandom(8).hex()}",
         # Every caller is recognised here, so that only the scope can refuse it.
         peer_tokens=",".join(f"{caller}:{token}" for caller, token in TOKENS.items()),
     )

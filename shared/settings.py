@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL
 from shared.clock import DEFAULT_TIMEZONE, SystemClock, programme_zone
 from shared.database import service_database_url
 from shared.eventstore.limits import DEFAULT_MAX_EVENT_BYTES
+from shared.messaging.signing import signing_keys
 from shared.personal.master_key import InvalidMasterKey, MasterKey
 from shared.web.limits import BODY_TIMEOUT_SECONDS, MAX_BODY_BYTES, MAX_HEADER_BYTES, LimitOptions
 
@@ -147,6 +148,11 @@ class Settings(CallerSettings):
     cipher: Literal["aes-256-gcm", "sm4-gcm"] = "aes-256-gcm"
     key_cache_seconds: float = 5.0
 
+    signing_key: SecretStr = Field(..., description="signs the events this service relays to NATS")
+    producer_signing_keys: SecretStr = Field(
+        SecretStr(""), description="producer:key,… of the producers whose events it consumes"
+    )
+
     peer_tokens: SecretStr = Field(
         SecretStr(""), description="name:token,… of the callers it recognises (shared/web/scopes.py)"
     )
@@ -168,6 +174,10 @@ class Settings(CallerSettings):
             raise ValueError(f"CAREPAIR_MASTER_KEY: {exc}") from None
         for token, name in self.peers().items():
             self.refuse_weak(f"CAREPAIR_PEER_TOKENS (the token of {name})", token)
+        self.refuse_weak("CAREPAIR_SIGNING_KEY", self.signing_key.get_secret_value())
+        for producer, keys in signing_keys(self.producer_signing_keys.get_secret_value()).items():
+            for key in keys:
+                self.refuse_weak(f"CAREPAIR_PRODUCER_SIGNING_KEYS (a key of {producer})", key.decode())
         if self.nats_password is not None:
             self.refuse_weak("CAREPAIR_NATS_PASSWORD", self.nats_password.get_secret_value())
         with_user = bool(self.nats_user and self.nats_password) or bool(urlsplit(self.nats_url).username)

@@ -110,10 +110,20 @@ def service_environment(
                 CAREPAIR_NATS_URL=nats_url,
                 CAREPAIR_MASTER_KEY=base.get("CAREPAIR_MASTER_KEY", secrets.master_key),
                 CAREPAIR_PEER_TOKENS=",".join(f"{c}:{secrets.tokens[c]}" for c in callers_of(name)),
+                CAREPAIR_SIGNING_KEY=secrets.signing_keys[name],
+                CAREPAIR_PRODUCER_SIGNING_KEYS=",".join(
+                    f"{p}:{secrets.signing_keys[p]}" for p in producers_followed_by(name)
+                ),
             )
             env.update(_nats_credentials(name, secrets, base, embedded_nats))
         envs[name] = env
     return envs
+
+
+def producers_followed_by(service: str) -> list[str]:
+    """The producers whose events a service consumes through JetStream (their keys it holds)."""
+    spec = importlib.import_module(f"services.{service}.bootstrap").SPEC
+    return sorted({follow.producer for follow in spec.follows()})
 
 
 def _nats_credentials(

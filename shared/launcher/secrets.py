@@ -30,6 +30,7 @@ class EmbeddedSecrets:
     master_key: str
     tokens: dict[str, str]
     nats_passwords: dict[str, str]
+    signing_keys: dict[str, str]
 
 
 def embedded_secrets(data_dir: Path) -> EmbeddedSecrets:
@@ -45,6 +46,10 @@ def embedded_secrets(data_dir: Path) -> EmbeddedSecrets:
         },
         nats_passwords={
             name: _read_or_create(folder / f"nats-{name}.password", secrets.token_urlsafe(32))
+            for name in SERVICES
+        },
+        signing_keys={
+            name: _read_or_create(folder / f"signing-{name}.key", secrets.token_urlsafe(32))
             for name in SERVICES
         },
     )

@@ -44,6 +44,11 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], ti
             lambda: len(runtime.relay.skipped),
         )
         metrics.gauge(
+            "carepair_consumer_forged_messages",
+            "messages refused for a missing or wrong signature (read from the producer's feed instead)",
+            runtime.forged_messages,
+        )
+        metrics.gauge(
             "carepair_events_committed",
             "events this process committed",
             lambda: runtime.store.events_committed,

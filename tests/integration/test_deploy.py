@@ -34,6 +34,7 @@ from shared.launcher.nats_auth import SERVICES as NATS_SERVICES
 from shared.launcher.nats_auth import authorization_block, password_variable, service_users
 from shared.launcher.nats_server import free_port, listening, nats_server_binary
 from shared.launcher.secrets import OPERATOR, TOKEN_HOLDERS
+from shared.messaging.signing import signing_keys
 from shared.messaging.stream import StreamSettings
 from shared.web.scopes import callers_of
 
@@ -52,6 +53,7 @@ SECRET_VARIABLES = (
     "CAREPAIR_POSTGRES_PASSWORD",
     *(f"CAREPAIR_{holder.upper()}_TOKEN" for holder in (*TOKEN_HOLDERS, OPERATOR)),
     *(password_variable(service) for service in NATS_SERVICES),
+    *(f"CAREPAIR_{service.upper()}_SIGNING_KEY" for service in NATS_SERVICES),
 )
 
 
@@ -272,9 +274,20 @@ def test_settings_load_from_the_rendered_environment(
     presented[OPERATOR] = secret_values["CAREPAIR_OPERATOR_TOKEN"]
     assert settings.peers() == {presented[caller]: caller for caller in callers_of(name)}
     assert len(set(presented.values())) == len(presented), "processes share a token"
-    # The master key and NATS password it holds are its own to use; no other service's.
-    others = {v for k, v in secret_values.items() if k.startswith("CAREPAIR_NATS_") and name.upper() not in k}
-    assert not others & set(environment(services, name).values())
+    # It signs with its own key, and holds the keys of the producers it consumes, no others.
+    assert settings.signing_key.get_secret_value() == secret_values[f"CAREPAIR_{name.upper()}_SIGNING_KEY"]
+    followed = cli.producers_followed_by(name)
+    assert signing_keys(settings.producer_signing_keys.get_secret_value()) == {
+        p: [secret_values[f"CAREPAIR_{p.upper()}_SIGNING_KEY"].encode()] for p in followed
+    }
+    # No other service's NATS password or signing key is anywhere in its environment.
+    mine = {f"CAREPAIR_NATS_{name.upper()}_PASSWORD", f"CAREPAIR_{name.upper()}_SIGNING_KEY"}
+    mine |= {f"CAREPAIR_{p.upper()}_SIGNING_KEY" for p in followed}
+    kinds = ("_PASSWORD", "_SIGNING_KEY")
+    others = {v for k, v in secret_values.items() if k.endswith(kinds) and k not in mine}
+    others.discard(secret_values["CAREPAIR_POSTGRES_PASSWORD"])  # in its database URL
+    text = "\n".join(environment(services, name).values())
+    assert not [v for v in others if v in text]
     # Its own database and the shared key store, on the compose PostgreSQL as its superuser.
     postgres_env = environment(services, "postgres")
     own = settings.database_for(name)

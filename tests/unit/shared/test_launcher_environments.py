@@ -41,6 +41,7 @@ def secret_values(data_dir: Path) -> dict[str, str]:
     values = {"master key": GIVEN_MASTER_KEY, "database password": "db-password-8f7e6d5c"}
     values |= {f"{name} token": token for name, token in secrets.tokens.items()}
     values |= {f"{name} NATS password": password for name, password in secrets.nats_passwords.items()}
+    values |= {f"{name} signing key": key for name, key in secrets.signing_keys.items()}
     return values
 
 
@@ -69,7 +70,9 @@ def test_a_service_gets_its_own_secrets_and_the_tokens_of_its_callers_only(
         "database password",  # its database URL
         f"{name} token",
         f"{name} NATS password",
+        f"{name} signing key",
         *(f"{caller} token" for caller in callers_of(name)),
+        *(f"{producer} signing key" for producer in cli.producers_followed_by(name)),
     }
     assert secrets_in(env, tmp_path / "var") == expected
     assert env["CAREPAIR_MASTER_KEY"] == GIVEN_MASTER_KEY

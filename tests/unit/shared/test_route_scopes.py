@@ -39,6 +39,8 @@ def build_app(service: str) -> FastAPI:
         master_key=base64.b64encode(os.urandom(32)).decode(),
         service_token=TOKENS[service],
         nats_user=service,
+        signing_key=f"sign-{os.urandom(8).hex()}",
+        producer_signing_keys=f"visits:sign-{os.urandom(8).hex()}",
         nats_password=f"nats-{os.urandom(8).hex()}",
         # Every caller is recognised here, so that only the scope can refuse it.
         peer_tokens=",".join(f"{caller}:{token}" for caller, token in TOKENS.items()),

@@ -18,6 +18,8 @@ GOOD = {
     "peer_tokens": "gateway:tok-0a1b2c3d4e5f6a7b8c9d",
     "nats_user": "visits",
     "nats_password": "nats-3e4f5a6b7c8d9e0f1a2b",
+    "signing_key": "sign-6b7c8d9e0f1a2b3c4d5e",
+    "producer_signing_keys": "pairing:sign-0f1a2b3c4d5e6f7a8b9c",
 }
 
 
@@ -59,6 +61,18 @@ def test_a_master_key_that_is_not_32_random_bytes_is_refused_at_start(key: str, 
 def test_a_weak_nats_password_is_refused_at_start(password: str) -> None:
     with pytest.raises(ValidationError, match="CAREPAIR_NATS_PASSWORD"):
         Settings(**{**GOOD, "nats_password": password})
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [
+        ({"signing_key": "changeme-signing-key"}, "CAREPAIR_SIGNING_KEY"),
+        ({"producer_signing_keys": "visits:todo"}, "CAREPAIR_PRODUCER_SIGNING_KEYS.*visits"),
+    ],
+)
+def test_a_weak_signing_key_is_refused_at_start(values: dict[str, str], variable: str) -> None:
+    with pytest.raises(ValidationError, match=variable):
+        Settings(**{**GOOD, **values})
 
 
 def test_a_nats_connection_without_credentials_is_refused_outside_development() -> None:

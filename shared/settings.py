@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL
 
 from shared.clock import DEFAULT_TIMEZONE, SystemClock, programme_zone
 from shared.database import service_database_url
 from shared.eventstore.limits import DEFAULT_MAX_EVENT_BYTES
+from shared.messaging.signing import signing_keys
+from shared.personal.master_key import InvalidMasterKey, MasterKey
 from shared.web.limits import BODY_TIMEOUT_SECONDS, MAX_BODY_BYTES, MAX_HEADER_BYTES, LimitOptions
 
 SERVICES = ("pairing", "visits", "notify", "reporting")
@@ -72,6 +75,9 @@ class CallerSettings(ProgrammeSettings):
     """What every carepair process that calls services reads: where they are, and its credential."""
 
     service_token: SecretStr = Field(..., description="this process's credential to other services")
+    development: bool = Field(
+        False, description="secrets carepair up made for a local run: weak ones and NATS without a user pass"
+    )
 
     pairing_url: str = "http://127.0.0.1:8081"
     visits_url: str = "http://127.0.0.1:8082"
@@ -99,11 +105,15 @@ class CallerSettings(ProgrammeSettings):
             "body_timeout": self.body_timeout_seconds,
         }
 
-    @field_validator("service_token")
-    @classmethod
-    def _real_token(cls, value: SecretStr) -> SecretStr:
-        refuse_placeholder("CAREPAIR_SERVICE_TOKEN", value.get_secret_value())
-        return value
+    @model_validator(mode="after")
+    def _real_token(self) -> Self:
+        self.refuse_weak("CAREPAIR_SERVICE_TOKEN", self.service_token.get_secret_value())
+        return self
+
+    def refuse_weak(self, variable: str, value: str) -> None:
+        """Refuses a weak or placeholder secret at start, unless this is a development run."""
+        if not self.development:
+            refuse_placeholder(variable, value)
 
     def url_of(self, service: str) -> str:
         return str(getattr(self, f"{service}_url"))
@@ -124,6 +134,11 @@ class Settings(CallerSettings):
     keystore_url: str | None = Field(None, description="the key store database; derived if unset")
 
     nats_url: str = "nats://127.0.0.1:4222"
+    nats_user: str | None = Field(None, description="this service's NATS user (or put it in the URL)")
+    nats_password: SecretStr | None = Field(None, description="the NATS user's password")
+    nats_tls_ca: Path | None = Field(None, description="CA file that signed the NATS server's certificate")
+    nats_tls_cert: Path | None = Field(None, description="client certificate, when NATS asks for one")
+    nats_tls_key: Path | None = Field(None, description="the client certificate's private key")
     stream_name: str = "CAREPAIR"
     subject_prefix: str = "carepair"
     stream_replicas: int = 1
@@ -133,7 +148,14 @@ class Settings(CallerSettings):
     cipher: Literal["aes-256-gcm", "sm4-gcm"] = "aes-256-gcm"
     key_cache_seconds: float = 5.0
 
-    peer_tokens: SecretStr = Field(..., description="name:token,… of the callers this service trusts")
+    signing_key: SecretStr = Field(..., description="signs the events this service relays to NATS")
+    producer_signing_keys: SecretStr = Field(
+        SecretStr(""), description="producer:key,… of the producers whose events it consumes"
+    )
+
+    peer_tokens: SecretStr = Field(
+        SecretStr(""), description="name:token,… of the callers it recognises (shared/web/scopes.py)"
+    )
 
     consistency_wait_seconds: float = 2.0
     relay_poll_seconds: float = 1.0
@@ -144,13 +166,36 @@ class Settings(CallerSettings):
         description="the largest event the store takes; below NATS's maximum payload (1 MiB by default)",
     )
 
+    @model_validator(mode="after")
+    def _real_secrets(self) -> Self:
+        try:
+            MasterKey.from_base64(self.master_key_id, self.master_key.get_secret_value())
+        except InvalidMasterKey as exc:
+            raise ValueError(f"CAREPAIR_MASTER_KEY: {exc}") from None
+        for token, name in self.peers().items():
+            self.refuse_weak(f"CAREPAIR_PEER_TOKENS (the token of {name})", token)
+        self.refuse_weak("CAREPAIR_SIGNING_KEY", self.signing_key.get_secret_value())
+        for producer, keys in signing_keys(self.producer_signing_keys.get_secret_value()).items():
+            for key in keys:
+                self.refuse_weak(f"CAREPAIR_PRODUCER_SIGNING_KEYS (a key of {producer})", key.decode())
+        if self.nats_password is not None:
+            self.refuse_weak("CAREPAIR_NATS_PASSWORD", self.nats_password.get_secret_value())
+        with_user = bool(self.nats_user and self.nats_password) or bool(urlsplit(self.nats_url).username)
+        if not (with_user or self.nats_tls_cert or self.development):
+            raise ValueError(
+                "CAREPAIR_NATS_USER and CAREPAIR_NATS_PASSWORD are not set: carepair's NATS must know "
+                "each service by a user of its own (docs/operations.md#nats-users-and-permissions). "
+                "CAREPAIR_DEVELOPMENT=true lets a service use a NATS without users, on your own machine only"
+            )
+        return self
+
     def peers(self) -> dict[str, str]:
-        """Maps each trusted caller's token to its name."""
+        """Maps each recognised caller's token to its name."""
         peers: dict[str, str] = {}
         for item in self.peer_tokens.get_secret_value().split(","):
             name, _, token = item.strip().partition(":")
             if name and token:
-                peers[refuse_placeholder(f"peer token of {name}", token)] = name
+                peers[token] = name
         return peers
 
     def database_for(self, service: str) -> URL:

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -20,14 +20,18 @@ from pydantic import ValidationError
 
 from shared.launcher.console import StopSignals, say
 from shared.launcher.demo_load import command as demo_load_command
+from shared.launcher.environments import inherited, readable, settings_class
 from shared.launcher.lock import DataDirInUse, DataDirLock
 from shared.launcher.logs import WRITER, LogPipes
+from shared.launcher.nats_auth import authorization_block, service_users
 from shared.launcher.nats_server import free_port, listening, server_command
 from shared.launcher.process import spawn, stop_groups
-from shared.launcher.secrets import embedded_secrets
+from shared.launcher.secrets import EmbeddedSecrets, embedded_secrets
 from shared.launcher.settings import LauncherSettings
 from shared.launcher.supervisor import CrashLoop, RestartPolicy, Supervisor
+from shared.messaging.stream import StreamSettings
 from shared.settings import programme_clock
+from shared.web.scopes import callers_of
 
 SERVICE_ORDER = ("pairing", "visits", "notify", "reporting")
 DEFAULT_PORT_BASE = 8080  # the gateway; services take the next four ports
@@ -75,25 +79,61 @@ def _port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def service_environment(data_dir: Path, nats_url: str, layout: dict[str, int]) -> dict[str, dict[str, str]]:
-    """The environment of each child process: shared settings plus its own credential."""
-    master, tokens = embedded_secrets(data_dir)
-    peers = ",".join(f"{name}:{token}" for name, token in tokens.items())
-    common = {
-        "CAREPAIR_DATA_DIR": str(data_dir),
-        "CAREPAIR_NATS_URL": nats_url,
-        "CAREPAIR_MASTER_KEY": os.environ.get("CAREPAIR_MASTER_KEY", master),
-        "CAREPAIR_PEER_TOKENS": peers,
-        **{
-            f"CAREPAIR_{name.upper()}_URL": f"http://127.0.0.1:{port}"
-            for name, port in layout.items()
-            if name != "gateway"
-        },
-    }
+def service_environment(
+    data_dir: Path,
+    nats_url: str,
+    layout: dict[str, int],
+    *,
+    embedded_nats: bool = True,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, dict[str, str]]:
+    """The whole environment of each child: what its settings read, and only the secrets it uses.
+
+    A service gets its own token, the tokens of the callers it must recognise, the master key
+    and its own NATS user; the gateway gets its own token.
+    """
+    base = os.environ if base is None else base
+    secrets = embedded_secrets(data_dir)
+    urls = {f"CAREPAIR_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in layout.items()}
+    urls.pop("CAREPAIR_GATEWAY_URL", None)
+    # Secrets it made itself are a local run's: weak ones would pass (none are), and so would a
+    # NATS of your own without users. A master key from the environment makes it production.
+    development = {} if "CAREPAIR_MASTER_KEY" in base else {"CAREPAIR_DEVELOPMENT": "true"}
     envs = {}
     for name, port in layout.items():
-        envs[name] = {**common, "CAREPAIR_SERVICE_TOKEN": tokens[name], "CAREPAIR_PORT": str(port)}
+        env = inherited(base, readable(settings_class(name)))
+        env.update(urls, CAREPAIR_SERVICE_TOKEN=secrets.tokens[name], CAREPAIR_PORT=str(port))
+        env = {**development, **env}  # an explicit CAREPAIR_DEVELOPMENT in the environment wins
+        if name != "gateway":
+            env.update(
+                CAREPAIR_DATA_DIR=str(data_dir),
+                CAREPAIR_NATS_URL=nats_url,
+                CAREPAIR_MASTER_KEY=base.get("CAREPAIR_MASTER_KEY", secrets.master_key),
+                CAREPAIR_PEER_TOKENS=",".join(f"{c}:{secrets.tokens[c]}" for c in callers_of(name)),
+                CAREPAIR_SIGNING_KEY=secrets.signing_keys[name],
+                CAREPAIR_PRODUCER_SIGNING_KEYS=",".join(
+                    f"{p}:{secrets.signing_keys[p]}" for p in producers_followed_by(name)
+                ),
+            )
+            env.update(_nats_credentials(name, secrets, base, embedded_nats))
+        envs[name] = env
     return envs
+
+
+def producers_followed_by(service: str) -> list[str]:
+    """The producers whose events a service consumes through JetStream (their keys it holds)."""
+    spec = importlib.import_module(f"services.{service}.bootstrap").SPEC
+    return sorted({follow.producer for follow in spec.follows()})
+
+
+def _nats_credentials(
+    name: str, secrets: EmbeddedSecrets, base: Mapping[str, str], embedded_nats: bool
+) -> dict[str, str]:
+    if embedded_nats:
+        # The server carepair up starts knows each service by its own user.
+        return {"CAREPAIR_NATS_USER": name, "CAREPAIR_NATS_PASSWORD": secrets.nats_passwords[name]}
+    # A NATS of your own: the credentials in carepair up's environment, for every service.
+    return {k: base[k] for k in ("CAREPAIR_NATS_USER", "CAREPAIR_NATS_PASSWORD") if k in base}
 
 
 def run_up(data_dir: Path, *, demo: bool, port_base: int = DEFAULT_PORT_BASE) -> int:
@@ -141,12 +181,12 @@ def _run(data_dir: Path, layout: dict[str, int], demo: bool, settings: LauncherS
     demo_load: subprocess.Popen[bytes] | None = None
     try:
         supervisor.start(pipes.writer(settings.log_max_bytes, settings.log_backups))
-        nats_url = given_nats or _start_nats(data_dir, supervisor, pipes, stop)
-        envs = service_environment(data_dir, nats_url, layout)
+        nats_url = given_nats or _start_nats(data_dir, supervisor, pipes, stop, settings)
+        envs = service_environment(data_dir, nats_url, layout, embedded_nats=not given_nats)
         _start_services(envs, layout, supervisor, pipes, stop)
         _print_table(data_dir, nats_url, layout, embedded_nats=not given_nats)
         if demo:
-            demo_load = _start_demo(data_dir, layout, envs["gateway"])
+            demo_load = _start_demo(data_dir, layout)
         while not stop.requested:
             supervisor.check()
             if demo_load is not None and demo_load.poll() is not None:
@@ -185,9 +225,18 @@ def logs_of(data_dir: Path, embedded_nats: bool) -> dict[str, Path]:
     return logs
 
 
-def _start_nats(data_dir: Path, supervisor: Supervisor, pipes: LogPipes, stop: StopSignals) -> str:
+def embedded_nats_authorization(data_dir: Path, settings: LauncherSettings) -> str:
+    """The users block of the embedded server: one user per service, with generated passwords."""
+    stream = StreamSettings(settings.stream_name, settings.subject_prefix)
+    return authorization_block(service_users(embedded_secrets(data_dir).nats_passwords, stream))
+
+
+def _start_nats(
+    data_dir: Path, supervisor: Supervisor, pipes: LogPipes, stop: StopSignals, settings: LauncherSettings
+) -> str:
     port = EMBEDDED_NATS_PORT if _port_free(EMBEDDED_NATS_PORT) else free_port()
-    supervisor.start(pipes.child("nats", server_command(data_dir / "nats", port), os.environ))
+    command = server_command(data_dir / "nats", port, embedded_nats_authorization(data_dir, settings))
+    supervisor.start(pipes.child("nats", command, inherited(os.environ, set())))
     if not _wait_until(lambda: listening(port), supervisor, stop, timeout=15):
         raise StartFailed(f"nats-server did not listen on port {port}; see {pipes.paths['nats']}")
     return f"nats://127.0.0.1:{port}"
@@ -201,7 +250,7 @@ def _start_services(
     stop: StopSignals,
 ) -> None:
     for name in [*SERVICE_ORDER, "gateway"]:
-        supervisor.start(pipes.child(name, service_command(name, layout[name]), {**os.environ, **envs[name]}))
+        supervisor.start(pipes.child(name, service_command(name, layout[name]), envs[name]))
     pending = set(layout)
 
     def all_healthy() -> bool:
@@ -212,10 +261,11 @@ def _start_services(
         raise StartFailed(f"{', '.join(sorted(pending))} did not become healthy; see the logs")
 
 
-def _start_demo(data_dir: Path, layout: dict[str, int], env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _start_demo(data_dir: Path, layout: dict[str, int]) -> subprocess.Popen[bytes]:
     # A process of its own: a stop ends it at once, and the children stay supervised meanwhile.
+    # It reads the operator token from the data directory, and no other secret.
     gateway, pairing = (f"http://127.0.0.1:{layout[name]}" for name in ("gateway", "pairing"))
-    return spawn(demo_load_command(data_dir, gateway, pairing), {**os.environ, **env})
+    return spawn(demo_load_command(data_dir, gateway, pairing), inherited(os.environ, {"CAREPAIR_TIMEZONE"}))
 
 
 def _healthy(port: int) -> bool:

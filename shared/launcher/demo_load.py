@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from shared.launcher.demo import load_demo
-from shared.launcher.secrets import embedded_secrets
+from shared.launcher.secrets import OPERATOR, embedded_secrets
 from shared.settings import programme_clock
 
 
@@ -18,7 +18,7 @@ def command(data_dir: Path, gateway: str, pairing: str) -> list[str]:
 def main(argv: list[str]) -> int:
     data_dir, gateway, pairing = Path(argv[0]), argv[1], argv[2]
     # The launcher checked CAREPAIR_TIMEZONE before it started anything; this reads the same.
-    load_demo(data_dir, gateway, pairing, embedded_secrets(data_dir)[1]["gateway"], programme_clock())
+    load_demo(data_dir, gateway, pairing, embedded_secrets(data_dir).tokens[OPERATOR], programme_clock())
     return 0
 
 

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from shared.launcher.environments import inherited
 from shared.launcher.supervisor import ChildSpec
 
 WRITER = "log writer"
@@ -34,7 +35,7 @@ class LogPipes:
         return ChildSpec(
             WRITER,
             (*command, "--backups", str(backups), *pipes),
-            dict(os.environ),
+            inherited(os.environ, set()),  # it needs no setting and no secret
             log=None,
             pass_fds=tuple(self._read.values()),
             # It outlives a killed launcher until the children, which die with it, have written

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -35,20 +36,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(path: Path, port: int, store_dir: Path) -> Path:
-    """Writes a server config: loopback only, JetStream syncing to disk on every write."""
+def write_config(path: Path, port: int, store_dir: Path, authorization: str = "") -> Path:
+    """Writes a server config: loopback only, JetStream syncing to disk on every write.
+
+    `authorization` is the users block (shared/launcher/nats_auth.py); the file holds their
+    passwords, so it is mode 0600 whatever it was before.
+    """
     store_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        f'listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: "{store_dir}"\n  sync_interval: always\n}}\n',
-        encoding="utf-8",
+    text = (
+        f'listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: "{store_dir}"\n  sync_interval: always\n}}\n'
     )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text + authorization)
     return path
 
 
-def server_command(data_dir: Path, port: int) -> list[str]:
+def server_command(data_dir: Path, port: int, authorization: str = "") -> list[str]:
     """Writes the config of a server on `port` keeping its store in `data_dir`; returns its command."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    config = write_config(data_dir / "nats.conf", port, data_dir / "jetstream")
+    config = write_config(data_dir / "nats.conf", port, data_dir / "jetstream", authorization)
     return [str(nats_server_binary()), "-c", str(config)]
 
 
@@ -62,14 +70,15 @@ def listening(port: int) -> bool:
 class EmbeddedNats:
     """One nats-server child process; `url` is where it listens."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, authorization: str = "") -> None:
         self.data_dir = data_dir
+        self.authorization = authorization
         self.port = port or free_port()
         self.url = f"nats://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 15.0) -> EmbeddedNats:
-        command = server_command(self.data_dir, self.port)
+        command = server_command(self.data_dir, self.port, self.authorization)
         log = open(self.data_dir / "nats-server.log", "ab")  # noqa: SIM115 - lives with the child
         self.process = subprocess.Popen(
             command,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
-TOKEN_HOLDERS = ("pairing", "visits", "notify", "reporting", "gateway")
+SERVICES = ("pairing", "visits", "notify", "reporting")
+TOKEN_HOLDERS = (*SERVICES, "gateway")  # the processes carepair up runs
+OPERATOR = "operator"  # people's tools: `carepair import`, the demo loader, curl
 
 
 def _read_or_create(path: Path, make: str) -> str:
@@ -20,11 +23,33 @@ def _read_or_create(path: Path, make: str) -> str:
     return make
 
 
-def embedded_secrets(data_dir: Path) -> tuple[str, dict[str, str]]:
-    """Returns the master key (base64) and a token per service, creating them on first start."""
+@dataclass(frozen=True)
+class EmbeddedSecrets:
+    """Every secret of one data directory; the launcher hands each process only its own."""
+
+    master_key: str
+    tokens: dict[str, str]
+    nats_passwords: dict[str, str]
+    signing_keys: dict[str, str]
+
+
+def embedded_secrets(data_dir: Path) -> EmbeddedSecrets:
+    """Reads the data directory's secrets, creating each one on first start."""
     folder = data_dir / "secrets"
-    master = _read_or_create(folder / "master.key", base64.b64encode(secrets.token_bytes(32)).decode())
-    tokens = {
-        name: _read_or_create(folder / f"{name}.token", secrets.token_urlsafe(32)) for name in TOKEN_HOLDERS
-    }
-    return master, tokens
+    return EmbeddedSecrets(
+        master_key=_read_or_create(
+            folder / "master.key", base64.b64encode(secrets.token_bytes(32)).decode()
+        ),
+        tokens={
+            name: _read_or_create(folder / f"{name}.token", secrets.token_urlsafe(32))
+            for name in (*TOKEN_HOLDERS, OPERATOR)
+        },
+        nats_passwords={
+            name: _read_or_create(folder / f"nats-{name}.password", secrets.token_urlsafe(32))
+            for name in SERVICES
+        },
+        signing_keys={
+            name: _read_or_create(folder / f"signing-{name}.key", secrets.token_urlsafe(32))
+            for name in SERVICES
+        },
+    )

@@ -15,4 +15,6 @@ class LauncherSettings(BaseSettings):
     restart_window_seconds: float = Field(120.0, gt=0, description="the window the deaths are counted in")
     restart_backoff_seconds: float = Field(1.0, gt=0, description="wait before the first restart; doubles")
     log_max_bytes: int = Field(10 * 1024 * 1024, ge=1, description="size at which a log file rotates")
+    stream_name: str = Field("CAREPAIR", description="the JetStream stream the services use")
+    subject_prefix: str = Field("carepair", description="the services' subjects: <prefix>.<service>.>")
     log_backups: int = Field(3, ge=0, description="rotated files kept: <name>.log.1 (newest) and on")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
+from pathlib import Path
 
 import structlog
-from nats.aio.client import Client
+from nats.aio.client import DEFAULT_INBOX_PREFIX, Client
 from nats.js import JetStreamContext
 
 log = structlog.get_logger(__name__)
@@ -17,9 +19,23 @@ FIRST_CONNECT_SECONDS = 3.0
 class NatsConnection:
     """Connects lazily and keeps reconnecting; `connected` tells the health check the truth."""
 
-    def __init__(self, url: str, name: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        tls: ssl.SSLContext | None = None,
+        inbox_prefix: str | None = None,
+    ) -> None:
         self.url = url
         self.name = name
+        # Credentials in the URL (nats://user:password@host) work too: nats-py reads them.
+        self._user = user
+        self._password = password
+        self._tls = tls
+        self._inbox_prefix = inbox_prefix or DEFAULT_INBOX_PREFIX.decode()
         self._client: Client | None = None
         self._jetstream: tuple[Client, JetStreamContext] | None = None
         self._lock = asyncio.Lock()
@@ -57,6 +73,11 @@ class NatsConnection:
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected,
+                    tls=self._tls,
+                    # Replies come to an inbox of our own; NATS lets no other user read it.
+                    inbox_prefix=self._inbox_prefix,
+                    user=self._user,
+                    password=self._password,
                 ),
                 FIRST_CONNECT_SECONDS,
             )
@@ -96,3 +117,13 @@ class NatsConnection:
 
     async def _on_reconnected(self) -> None:
         log.info("nats.reconnected", url=self.url)
+
+
+def tls_context(ca: Path | None, cert: Path | None = None, key: Path | None = None) -> ssl.SSLContext | None:
+    """A client TLS context trusting `ca` (the system's CAs without it), with an optional client cert."""
+    if ca is None and cert is None:
+        return None
+    context = ssl.create_default_context(cafile=str(ca) if ca else None)
+    if cert is not None:
+        context.load_cert_chain(str(cert), str(key) if key else None)
+    return context

@@ -7,6 +7,10 @@ checkpoint commit together and only then are the messages acknowledged. When Jet
 quiet, the consumer asks the feed now and then whether it missed the tail, so a lost last
 message or a purged stream is noticed without waiting for new traffic.
 
+A message whose signature is missing or wrong was not published by the producer: it is never
+applied, `consumer.forged_message` is logged as an error and counted, and the consumer reads
+the producer's feed for whatever that message stood in the place of. The feed is the record.
+
 Neither source alone can freeze it. While NATS is out of reach, it follows the producer's feed
 instead, every `feed_poll` seconds, until NATS answers again. While a feed is down, it keeps
 consuming JetStream: only a hole in the positions waits for the feed, since nothing may be
@@ -31,6 +35,7 @@ from shared.messaging.connection import NatsConnection
 from shared.messaging.feed import FeedClient
 from shared.messaging.projection import Gap, ProjectionRunner
 from shared.messaging.relay import EventSource
+from shared.messaging.signing import Verifier
 from shared.messaging.stream import POSITION_HEADER, StreamSettings
 from shared.worker import Worker
 
@@ -60,9 +65,11 @@ class JetStreamConsumer(Worker):
         feed_probe_interval: float = 10.0,
         feed_poll: float = 0.5,
         ack_wait: float = 30.0,
+        verifier: Verifier | None = None,
     ) -> None:
         super().__init__()
         self._runner = runner
+        self._verifier = verifier
         self._producers = producers or runner.projection.producers
         self._nats = nats
         self._stream = stream
@@ -73,6 +80,7 @@ class JetStreamConsumer(Worker):
         self._feed_poll = feed_poll
         self._ack_wait = ack_wait
         self.healthy: dict[str, bool] = {p: False for p in self._producers}
+        self.forged: dict[str, int] = {}  # messages per producer that failed the signature check
 
     async def run(self) -> None:
         await asyncio.gather(*(self._follow(p) for p in self._producers))
@@ -157,16 +165,40 @@ class JetStreamConsumer(Worker):
         return [*first, *rest]
 
     async def _handle(self, producer: str, messages: list[Msg]) -> None:
+        genuine = [m for m in messages if self._is_genuine(producer, m)]
         events: dict[int, StoredEvent] = {}
-        for message in messages:
+        for message in genuine:
             event = _decode(message)
             if event is not None:
                 events[event.position] = event
         ordered = sorted(events.values(), key=lambda e: e.position)
         # Unparseable messages carry their position in a header; the feed supplies their content.
-        await self._apply_filling_gaps(producer, ordered, _max_position(messages))
+        await self._apply_filling_gaps(producer, ordered, _max_position(genuine))
+        if len(genuine) < len(messages):
+            # A forgery claims nothing we trust, not even its position: ask the feed what is there.
+            await self._probe_feed(producer)
         for message in messages:
             await message.ack()
+
+    def _is_genuine(self, producer: str, message: Msg) -> bool:
+        if self._verifier is None:
+            return True
+        problem = self._verifier.problem(producer, message.headers, message.data)
+        if problem is None:
+            return True
+        self.forged[producer] = self.forged.get(producer, 0) + 1
+        headers = message.headers or {}
+        log.error(
+            "consumer.forged_message",
+            consumer=self._runner.name,
+            producer=producer,
+            subject=message.subject,
+            problem=problem,
+            claimed_position=headers.get(POSITION_HEADER, "")[:20],
+            claimed_event_id=headers.get("Nats-Msg-Id", "")[:40],
+            remedy="not applied; the producer's feed is read instead",
+        )
+        return False
 
     async def _apply_filling_gaps(self, producer: str, events: list[StoredEvent], upto: int) -> None:
         try:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from shared.eventstore.envelope import StoredEvent
 from shared.web.errors import ApiError
-from shared.web.security import ServiceCaller
+from shared.web.security import requires
 
 FEED_PATH = "/feed/events"
 MAX_PAGE = 1000
@@ -20,13 +20,12 @@ class FeedUnavailable(RuntimeError):
     """The producer's feed did not answer usefully; the consumer retries later."""
 
 
-def feed_router(read_after: Any) -> APIRouter:
-    """Serves `GET /feed/events?after=N&limit=M` from a store's `read_after`, to services only."""
-    router = APIRouter(tags=["feed"])
+def feed_router(read_after: Any, scope: str) -> APIRouter:
+    """Serves `GET /feed/events?after=N&limit=M` from a store's `read_after`, to callers with `scope`."""
+    router = APIRouter(tags=["feed"], dependencies=[requires(scope)])
 
     @router.get(FEED_PATH, summary="Committed events after a position (services only)")
     async def events_after(
-        _caller: ServiceCaller,
         after: Annotated[int, Query(description="the last position the caller has")] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 500,
     ) -> dict[str, Any]:

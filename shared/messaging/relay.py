@@ -8,6 +8,8 @@ background, one write at a time and always the latest acknowledged position, so 
 commit is not on the path of every event; stopping writes the last one. After a crash it
 publishes again what was acknowledged but not yet recorded; JetStream drops the repeats by
 `Nats-Msg-Id` within its duplicate window, and consumers skip any that get through by position.
+Each message is signed with the producer's signing key (shared/messaging/signing.py), so that
+consumers can tell its messages from anything else published on its subjects.
 
 An event larger than the NATS server takes in one message (stored before the store's own limit
 was set, or under a server configured smaller) is never published: the relay steps over it,
@@ -32,6 +34,7 @@ from shared.eventstore.ports import CommitSignal
 from shared.eventstore.schema import relay_progress
 from shared.messaging.connection import NatsConnection
 from shared.messaging.lease import AlwaysHeld, Lease
+from shared.messaging.signing import SIGNATURE_HEADER, sign
 from shared.messaging.stream import (
     CORRELATION_HEADER,
     EVENT_TYPE_HEADER,
@@ -114,9 +117,11 @@ class Relay(Worker):
         ack_timeout: float = 10.0,
         max_backoff: float = 10.0,
         lease: Lease | None = None,
+        signing_key: bytes | None = None,
     ) -> None:
         super().__init__()
         self._source = source
+        self._signing_key = signing_key
         self._lease = lease or AlwaysHeld()
         self._progress = progress
         self._nats = nats
@@ -199,6 +204,8 @@ class Relay(Worker):
             pending = []
             for e in events:
                 payload, headers = encode(e), headers_for(e)
+                if self._signing_key is not None:
+                    headers[SIGNATURE_HEADER] = sign(self._signing_key, payload)
                 if len(payload) + sum(len(k) + len(v) + 4 for k, v in headers.items()) + 64 > limit:
                     self._skip(e, len(payload), limit)
                     continue

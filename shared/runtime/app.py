@@ -18,6 +18,7 @@ from shared.observability.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from shared.runtime.service import ServiceRuntime
 from shared.web.errors import install_error_handlers
 from shared.web.limits import RequestLimits
+from shared.web.scopes import GRANTS, feed_scope
 
 CORRELATION_HEADER = "X-Correlation-Id"
 
@@ -43,6 +44,11 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], ti
             lambda: len(runtime.relay.skipped),
         )
         metrics.gauge(
+            "carepair_consumer_forged_messages",
+            "messages refused for a missing or wrong signature (read from the producer's feed instead)",
+            runtime.forged_messages,
+        )
+        metrics.gauge(
             "carepair_events_committed",
             "events this process committed",
             lambda: runtime.store.events_committed,
@@ -65,6 +71,7 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], ti
     app.state.runtime = runtime
     app.state.metrics = metrics
     app.state.peers = runtime.settings.peers()
+    app.state.grants = GRANTS
     app.state.consistency_wait = runtime.settings.consistency_wait_seconds
     install_error_handlers(app)
     app.middleware("http")(correlation_and_timing(metrics))
@@ -86,7 +93,7 @@ def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], ti
     async def read_after(position: int, limit: int):  # type: ignore[no-untyped-def]
         return await runtime.store.read_after(position, limit)
 
-    app.include_router(feed_router(read_after))
+    app.include_router(feed_router(read_after, feed_scope(runtime.name)))
     for router in routers:
         app.include_router(router)
     return app

@@ -19,12 +19,14 @@ from shared.eventstore import EVENTSTORE_MIGRATIONS
 from shared.eventstore.opener import EventOpener
 from shared.eventstore.ports import CommitSignal
 from shared.eventstore.sql import SqlEventStore
-from shared.messaging.connection import NatsConnection
-from shared.messaging.consumer import JetStreamConsumer, LocalConsumer
+from shared.messaging.connection import NatsConnection, tls_context
+from shared.messaging.consumer import JetStreamConsumer, LocalConsumer, durable_name
 from shared.messaging.feed import FeedClient
 from shared.messaging.lease import relay_lease
+from shared.messaging.permissions import Follow, inbox_prefix
 from shared.messaging.projection import Projection, ProjectionRunner
 from shared.messaging.relay import Relay, SqlRelayProgress
+from shared.messaging.signing import Verifier, signing_keys
 from shared.messaging.stream import StreamSettings
 from shared.personal import (
     KEYSTORE_MIGRATIONS,
@@ -48,6 +50,15 @@ class ServiceSpec:
     projections: tuple[Projection, ...] = ()
     # Builds what only this service has (repositories, reactors) once the runtime is up.
     on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None
+
+    def follows(self) -> tuple[Follow, ...]:
+        """The JetStream consumers it runs: one per read model and producer other than itself."""
+        return tuple(
+            Follow(durable_name(projection.name, producer), producer)
+            for projection in self.projections
+            for producer in projection.producers
+            if producer != self.name
+        )
 
 
 class ServiceRuntime:
@@ -96,7 +107,14 @@ class ServiceRuntime:
         self.store = SqlEventStore(self.engine, self.name, self.sealer, max_event_bytes=s.max_event_bytes)
         await self.store.start()
         self.opener = EventOpener(self.registry, self.sealer)
-        self.nats = NatsConnection(s.nats_url, f"carepair-{self.name}")
+        self.nats = NatsConnection(
+            s.nats_url,
+            f"carepair-{self.name}",
+            user=s.nats_user,
+            password=s.nats_password.get_secret_value() if s.nats_password else None,
+            tls=tls_context(s.nats_tls_ca, s.nats_tls_cert, s.nats_tls_key),
+            inbox_prefix=inbox_prefix(self.name),
+        )
         self.relay = Relay(
             self.store,
             SqlRelayProgress(self.engine),
@@ -104,7 +122,9 @@ class ServiceRuntime:
             self.stream_settings(),
             poll_interval=s.relay_poll_seconds,
             lease=relay_lease(self.engine),
+            signing_key=s.signing_key.get_secret_value().encode(),
         )
+        self.verifier = self._verifier()
         self.spawn(self.relay, "relay")
         for projection in self.spec.projections:
             await self._start_projection(projection)
@@ -112,6 +132,17 @@ class ServiceRuntime:
             await self.spec.on_start(self)
         freeze_startup_objects()
         log.info("service.started", database=url.get_backend_name(), nats=s.nats_url)
+
+    def _verifier(self) -> Verifier:
+        """The keys of the producers this service consumes; a missing one stops the start."""
+        verifier = Verifier(signing_keys(self.settings.producer_signing_keys.get_secret_value()))
+        missing = sorted({f.producer for f in self.spec.follows()} - verifier.producers())
+        if missing:
+            raise ValueError(
+                f"CAREPAIR_PRODUCER_SIGNING_KEYS has no key of {', '.join(missing)}, whose events "
+                f"{self.name} consumes: add producer:key with that producer's CAREPAIR_SIGNING_KEY"
+            )
+        return verifier
 
     async def _start_projection(self, projection: Projection) -> None:
         runner = ProjectionRunner(self.engine, projection, self.opener)
@@ -127,9 +158,18 @@ class ServiceRuntime:
             feeds = {p: FeedClient(self.settings.url_of(p), token) for p in remote}
             self._feeds.extend(feeds.values())
             consumer = JetStreamConsumer(
-                runner, self.nats, self.stream_settings(), feeds, producers=tuple(remote)
+                runner,
+                self.nats,
+                self.stream_settings(),
+                feeds,
+                producers=tuple(remote),
+                verifier=self.verifier,
             )
             self.spawn(consumer, f"{projection.name}-jetstream")
+
+    def forged_messages(self) -> int:
+        """Messages its consumers refused for a missing or wrong signature, since it started."""
+        return sum(sum(getattr(w, "forged", {}).values()) for w in self._workers)
 
     def spawn(self, worker: Any, label: str) -> None:
         """Runs a worker (anything with `run()` and `stop()`) until the service stops."""
@@ -182,12 +222,20 @@ class ServiceRuntime:
             if isinstance(health, dict):
                 for producer, ok in health.items():
                     checks[f"consumer:{producer}"] = "ok" if ok else "retrying"
+                for producer, count in getattr(worker, "forged", {}).items():
+                    # Loud, but not unready: nothing forged was applied, the feed stood in.
+                    checks[f"forged:{producer}"] = (
+                        f"{count} message(s) on {producer}'s subjects failed the signature check; "
+                        "not applied, read from the feed instead"
+                    )
             elif worker is not self.relay and health is not None:
                 checks[task.get_name().removeprefix(f"{self.name}-")] = "ok" if health else "retrying"
         for task in self._tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 checks[task.get_name()] = f"crashed: {task.exception()!r}"
         checks["ready"] = all(
-            v == "ok" for k, v in checks.items() if k not in ("relay_role", "relay_skipped")
+            v == "ok"
+            for k, v in checks.items()
+            if k not in ("relay_role", "relay_skipped") and not k.startswith("forged:")
         )
         return checks

@@ -8,12 +8,14 @@ stops everything and leaves no process behind; a restart finds every record stil
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import nats
 import psycopg
 import pytest
 from sqlalchemy.engine import URL
@@ -70,11 +72,13 @@ def _exercise(system: Carepair, pairing: uuid.UUID) -> None:
         assert any("mode" in d["field"] for d in bad.json()["error"]["details"])
 
 
-def _run_twice(system: Carepair) -> None:
+def _run_twice(system: Carepair, check: Callable[[Carepair], None] | None = None) -> None:
     pairing = uuid.uuid4()
     system.start()
     try:
         _exercise(system, pairing)
+        if check is not None:
+            check(system)
     finally:
         code = system.stop()
     assert code == 0
@@ -89,9 +93,22 @@ def _run_twice(system: Carepair) -> None:
     assert system.children_alive() == []
 
 
+def _nats_refuses_strangers(system: Carepair) -> None:
+    """The embedded NATS the services just used lets in no client without a user of its own."""
+    line = next(line for line in system.output if line.strip().startswith("nats "))
+    url = line.split()[1]
+
+    async def connect() -> None:
+        nc = await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=2)
+        await nc.close()
+
+    with pytest.raises(Exception, match="(?i)authorization"):
+        asyncio.run(connect())
+
+
 def test_embedded_defaults_sqlite_and_an_embedded_nats(tmp_path: Path) -> None:
     env = {"CAREPAIR_NATS_URL": "", "CAREPAIR_DATABASE_URL": ""}
-    _run_twice(Carepair(tmp_path / "var", env))
+    _run_twice(Carepair(tmp_path / "var", env), _nats_refuses_strangers)
 
 
 def test_the_demo_county_loads_once_with_pairings_and_visits(tmp_path: Path) -> None:

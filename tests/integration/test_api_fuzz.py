@@ -9,48 +9,22 @@ get a 4xx in the one error shape.
 from __future__ import annotations
 
 import importlib
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from shared.launcher.nats_server import free_port
-from tests.support.service_app import TOKEN, settings_values
+from tests.support.service_app import auth_headers, serving, settings_values
 
 pytestmark = [pytest.mark.nats, pytest.mark.fuzz]
 
 EXAMPLES = 20  # per operation and mode: bounded, so that the whole fuzz takes about a minute
-AUTH = {"Authorization": f"Bearer {TOKEN}", "Carepair-Actor": "operator:fuzz"}
 SERVICES = ["pairing", "visits", "notify", "reporting", "gateway"]
 HEALTH = {"/readyz", "/healthz"}
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Runs the app under uvicorn in a thread of its own; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the service did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -89,7 +63,7 @@ def fuzz(
     @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode))
     def no_server_error(case: Any) -> None:
-        response = case.call(headers=AUTH, timeout=10)
+        response = case.call(headers={**auth_headers(service), "Carepair-Actor": "operator:fuzz"}, timeout=10)
         statuses.append(response.status_code)
         # 503 is the answer of a health check that finds something down, and the gateway's when
         # the service behind it is not running: both are meant, not failures.

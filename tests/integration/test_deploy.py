@@ -9,6 +9,7 @@ A missing compose binary or hadolint is a failure, not a skip: both come with th
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib
 import json
@@ -18,16 +19,24 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import nats
 import pytest
 from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
 
 from shared.launcher import cli
-from shared.launcher.secrets import TOKEN_HOLDERS
+from shared.launcher.nats_auth import SERVICES as NATS_SERVICES
+from shared.launcher.nats_auth import authorization_block, password_variable, service_users
+from shared.launcher.nats_server import free_port, listening, nats_server_binary
+from shared.launcher.secrets import OPERATOR, TOKEN_HOLDERS
+from shared.messaging.signing import signing_keys
+from shared.messaging.stream import StreamSettings
+from shared.web.scopes import callers_of
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -42,7 +51,9 @@ APP_SERVICES = tuple(LAUNCHER_PORTS)
 SECRET_VARIABLES = (
     "CAREPAIR_MASTER_KEY",
     "CAREPAIR_POSTGRES_PASSWORD",
-    *(f"CAREPAIR_{holder.upper()}_TOKEN" for holder in TOKEN_HOLDERS),
+    *(f"CAREPAIR_{holder.upper()}_TOKEN" for holder in (*TOKEN_HOLDERS, OPERATOR)),
+    *(password_variable(service) for service in NATS_SERVICES),
+    *(f"CAREPAIR_{service.upper()}_SIGNING_KEY" for service in NATS_SERVICES),
 )
 
 
@@ -244,7 +255,7 @@ def test_urls_point_at_compose_services(name: str, services: dict[str, Any]) -> 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
 def test_settings_load_from_the_rendered_environment(
-    name: str, services: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    name: str, services: dict[str, Any], secret_values: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for key in list(os.environ):
         if key.startswith("CAREPAIR_"):
@@ -256,12 +267,27 @@ def test_settings_load_from_the_rendered_environment(
     assert settings.port == LAUNCHER_PORTS[name]
     if name == "gateway":
         return
-    # Each service trusts exactly the five processes, by the token each of them presents.
+    # Each service recognises exactly the callers granted one of its scopes, by their tokens.
     presented = {
         holder: environment(services, holder)["CAREPAIR_SERVICE_TOKEN"] for holder in TOKEN_HOLDERS
     }
-    assert settings.peers() == {token: holder for holder, token in presented.items()}
+    presented[OPERATOR] = secret_values["CAREPAIR_OPERATOR_TOKEN"]
+    assert settings.peers() == {presented[caller]: caller for caller in callers_of(name)}
     assert len(set(presented.values())) == len(presented), "processes share a token"
+    # It signs with its own key, and holds the keys of the producers it consumes, no others.
+    assert settings.signing_key.get_secret_value() == secret_values[f"CAREPAIR_{name.upper()}_SIGNING_KEY"]
+    followed = cli.producers_followed_by(name)
+    assert signing_keys(settings.producer_signing_keys.get_secret_value()) == {
+        p: [secret_values[f"CAREPAIR_{p.upper()}_SIGNING_KEY"].encode()] for p in followed
+    }
+    # No other service's NATS password or signing key is anywhere in its environment.
+    mine = {f"CAREPAIR_NATS_{name.upper()}_PASSWORD", f"CAREPAIR_{name.upper()}_SIGNING_KEY"}
+    mine |= {f"CAREPAIR_{p.upper()}_SIGNING_KEY" for p in followed}
+    kinds = ("_PASSWORD", "_SIGNING_KEY")
+    others = {v for k, v in secret_values.items() if k.endswith(kinds) and k not in mine}
+    others.discard(secret_values["CAREPAIR_POSTGRES_PASSWORD"])  # in its database URL
+    text = "\n".join(environment(services, name).values())
+    assert not [v for v in others if v in text]
     # Its own database and the shared key store, on the compose PostgreSQL as its superuser.
     postgres_env = environment(services, "postgres")
     own = settings.database_for(name)
@@ -320,6 +346,64 @@ def test_nats_runs_that_conf_with_its_store_on_a_named_volume(services: dict[str
     store = re.search(r"\bstore_dir\s*[:=]\s*[\"']?([^\"'\s]+)", _conf_without_comments())
     assert store, "nats.conf sets no store_dir"
     assert mounts[store[1]]["type"] == "volume", f"{store[1]} is not a named volume"
+
+
+def test_nats_conf_has_each_services_user_with_the_permissions_the_code_derives() -> None:
+    text = NATS_CONF.read_text(encoding="utf-8")
+    users = service_users({s: "$" + password_variable(s) for s in NATS_SERVICES}, StreamSettings())
+    assert authorization_block(users) in text, "deploy/nats.conf's authorization block is not the derived one"
+    assert re.search(r"^include \./passwords\.conf$", text, re.MULTILINE)
+
+
+def test_nats_mounts_the_passwords_the_services_log_in_with(
+    services: dict[str, Any], rendered: dict[str, Any]
+) -> None:
+    mounted = {c["source"]: c["target"] for c in services["nats"]["configs"]}
+    assert mounted == {"nats_passwords": "/etc/nats/passwords.conf"}
+    content = rendered["configs"]["nats_passwords"]["content"]
+    for name in NATS_SERVICES:
+        env = environment(services, name)
+        assert env["CAREPAIR_NATS_USER"] == name
+        assert f'{password_variable(name)}: "{env["CAREPAIR_NATS_PASSWORD"]}"' in content.splitlines()
+
+
+def test_nats_server_runs_the_deploy_conf_and_refuses_strangers(
+    rendered: dict[str, Any], services: dict[str, Any], tmp_path: Path
+) -> None:
+    port = free_port()
+    text = NATS_CONF.read_text(encoding="utf-8")
+    text = text.replace("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{port}").replace("http: 0.0.0.0:8222", "")
+    text = text.replace('store_dir: "/data"', f'store_dir: "{tmp_path / "js"}"')
+    (tmp_path / "nats-server.conf").write_text(text, encoding="utf-8")
+    passwords = rendered["configs"]["nats_passwords"]["content"]
+    (tmp_path / "passwords.conf").write_text(passwords, encoding="utf-8")
+    command = [str(nats_server_binary()), "-c", str(tmp_path / "nats-server.conf")]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 15
+        while not listening(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                output = server.stdout.read().decode() if server.stdout else ""
+                pytest.fail(f"nats-server did not run deploy/nats.conf: {output}", pytrace=False)
+            time.sleep(0.05)
+        env = environment(services, "visits")
+        asyncio.run(_connect(port, user=env["CAREPAIR_NATS_USER"], password=env["CAREPAIR_NATS_PASSWORD"]))
+        with pytest.raises(Exception, match="(?i)authorization"):
+            asyncio.run(_connect(port))
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+async def _connect(port: int, **credentials: str) -> None:
+    nc = await nats.connect(
+        f"nats://127.0.0.1:{port}",
+        allow_reconnect=False,
+        max_reconnect_attempts=0,
+        connect_timeout=2,
+        **credentials,  # type: ignore[arg-type]
+    )
+    await nc.close()
 
 
 # ---- 4. Dockerfile ---------------------------------------------------------------------------

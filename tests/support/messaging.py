@@ -27,8 +27,9 @@ seen = sa.table("seen", sa.column("position", sa.BigInteger), sa.column("n", sa.
 def feed_app(store: Any) -> FastAPI:
     app = FastAPI()
     app.state.peers = {FEED_TOKEN: "tester"}
+    app.state.grants = {"tester": frozenset({"testsvc.feed"})}
     install_error_handlers(app)
-    app.include_router(feed_router(store.read_after))
+    app.include_router(feed_router(store.read_after, "testsvc.feed"))
     return app
 
 

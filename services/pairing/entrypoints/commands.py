@@ -39,9 +39,9 @@ from shared.eventstore import AppendResult
 from shared.web.actor import CommandMeta
 from shared.web.consistency import POSITION_HEADER, ConsistentRead, format_token
 from shared.web.errors import ApiError
-from shared.web.security import ServiceCaller
+from shared.web.security import requires
 
-router = APIRouter(tags=["pairing commands"])
+router = APIRouter(tags=["pairing commands"], dependencies=[requires("pairing.commands")])
 
 
 def deps(request: Request) -> handlers.PairingDeps:
@@ -204,7 +204,7 @@ async def reassign(
 
 @router.post("/suggestions", summary="Suggested pairings for a township or unit, with reasons")
 async def suggest_pairings(
-    body: SuggestionRequest, request: Request, _caller: ServiceCaller, _consistent: ConsistentRead
+    body: SuggestionRequest, request: Request, _consistent: ConsistentRead
 ) -> dict[str, Any]:
     if (body.township_code is None) == (body.unit_id is None):
         raise ApiError(422, "invalid_input", "请给出乡镇代码（township_code）或单位编号（unit_id）其中之一")

@@ -284,7 +284,7 @@ class Sender:
         if response.status_code in (401, 403):
             self.halt(
                 f"配对服务不接受令牌（{code or response.status_code}）：请用 --token-file 指定"
-                " var/secrets/gateway.token 或 CAREPAIR_DATA_DIR 下的令牌"
+                " var/secrets/operator.token 或 CAREPAIR_DATA_DIR 下的操作员令牌"
             )
             return Outcome(item.number, Status.not_sent, (Problem("", "未导入：配对服务不接受令牌"),))
         return Outcome(item.number, Status.failed, tuple(self.problems_of(response.status_code, error)))
@@ -394,8 +394,8 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--token-file",
             type=Path,
-            default=data_dir / "secrets" / "gateway.token",
-            help="服务令牌文件（默认 var/secrets/gateway.token，carepair up 生成）",
+            default=data_dir / "secrets" / "operator.token",
+            help="操作员令牌文件（默认 var/secrets/operator.token，carepair up 生成）",
         )
         command.add_argument("--actor", default="", help="操作人，记入每条登记（默认为当前登录用户）")
         command.add_argument(

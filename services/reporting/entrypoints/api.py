@@ -15,9 +15,9 @@ from services.reporting.settings import ReportingSettings
 from shared.clock import Clock
 from shared.runtime import create_service_app
 from shared.web.consistency import ConsistentRead
-from shared.web.security import ServiceCaller
+from shared.web.security import requires
 
-router = APIRouter(prefix="/compliance", tags=["compliance"])
+router = APIRouter(prefix="/compliance", tags=["compliance"], dependencies=[requires("reporting.compliance")])
 
 
 class PairingCompliance(BaseModel):
@@ -36,7 +36,6 @@ class PairingCompliance(BaseModel):
 async def pairing_compliance(
     pairing_id: uuid.UUID,
     request: Request,
-    _caller: ServiceCaller,
     _consistent: ConsistentRead,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> PairingCompliance:

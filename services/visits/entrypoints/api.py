@@ -20,8 +20,9 @@ from shared.web.actor import CommandMeta
 from shared.web.bodies import RequestBody
 from shared.web.consistency import POSITION_HEADER, format_token
 from shared.web.errors import ApiError
+from shared.web.security import requires
 
-router = APIRouter(prefix="/visits", tags=["visits"])
+router = APIRouter(prefix="/visits", tags=["visits"], dependencies=[requires("visits.log")])
 
 
 class VisitCreate(RequestBody):

@@ -22,7 +22,7 @@ from services.pairing.settings import PairingSettings
 from shared.clock import ManualClock
 from tests.support.identity import resident_id, wrong_check_digit
 from tests.support.pairing_world import TODAY
-from tests.support.service_app import TOKEN, running_app, settings_values
+from tests.support.service_app import OPERATOR_TOKEN, running_app, settings_values
 
 pytestmark = [pytest.mark.nats]
 
@@ -271,7 +271,7 @@ async def test_a_service_that_goes_down_loses_nothing_and_a_rerun_finishes(
     monkeypatch.setattr("services.pairing.importer.cli.asyncio.sleep", _no_wait)
     path = write_csv(tmp_path / "s.csv", SUBJECTS.headers, [subject(n) for n in range(20)])
     transport = FailingAfter(httpx.ASGITransport(app=sqlite_running.app), posts=8)
-    headers = {"Authorization": f"Bearer {TOKEN}", "Carepair-Actor": "operator:test"}
+    headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}", "Carepair-Actor": "operator:test"}
     async with httpx.AsyncClient(transport=transport, base_url="http://svc", headers=headers) as flaky:
         broken = await import_file(Kind.subjects, path, flaky, today=TODAY, concurrency=2)
     counts = broken.counts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 from pathlib import Path
 
 import pytest
@@ -11,9 +13,13 @@ from shared.database import DatabaseUrlError
 from shared.settings import PlaceholderSecret, Settings, refuse_placeholder
 
 GOOD = {
-    "master_key": "A" * 44,
+    "master_key": base64.b64encode(os.urandom(32)).decode(),
     "service_token": "tok-9f8e7d6c5b4a3f2e1d0c",
     "peer_tokens": "gateway:tok-0a1b2c3d4e5f6a7b8c9d",
+    "nats_user": "visits",
+    "nats_password": "nats-3e4f5a6b7c8d9e0f1a2b",
+    "signing_key": "sign-6b7c8d9e0f1a2b3c4d5e",
+    "producer_signing_keys": "pairing:sign-0f1a2b3c4d5e6f7a8b9c",
 }
 
 
@@ -32,10 +38,57 @@ def test_a_random_token_that_happens_to_contain_xxx_is_accepted() -> None:
     assert refuse_placeholder("t", "Qa8xxxZ0-3kLm9PqR2sT") == "Qa8xxxZ0-3kLm9PqR2sT"
 
 
-def test_a_placeholder_peer_token_is_refused() -> None:
-    settings = Settings(**{**GOOD, "peer_tokens": "gateway:secret"})
-    with pytest.raises(PlaceholderSecret):
-        settings.peers()
+def test_a_placeholder_peer_token_is_refused_at_start_naming_its_variable() -> None:
+    with pytest.raises(ValidationError, match="CAREPAIR_PEER_TOKENS.*gateway"):
+        Settings(**{**GOOD, "peer_tokens": "gateway:secret"})
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        (base64.b64encode(os.urandom(16)).decode(), "16 bytes"),
+        (base64.b64encode(b"changeme-changeme-changeme-12345").decode(), "placeholder"),
+        ("not base64 at all!", "base64"),
+        ("", "empty"),
+    ],
+)
+def test_a_master_key_that_is_not_32_random_bytes_is_refused_at_start(key: str, problem: str) -> None:
+    with pytest.raises(ValidationError, match=f"CAREPAIR_MASTER_KEY.*{problem}"):
+        Settings(**{**GOOD, "master_key": key})
+
+
+@pytest.mark.parametrize("password", ["changeme", "nats-password-placeholder", "short"])
+def test_a_weak_nats_password_is_refused_at_start(password: str) -> None:
+    with pytest.raises(ValidationError, match="CAREPAIR_NATS_PASSWORD"):
+        Settings(**{**GOOD, "nats_password": password})
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [
+        ({"signing_key": "changeme-signing-key"}, "CAREPAIR_SIGNING_KEY"),
+        ({"producer_signing_keys": "visits:todo"}, "CAREPAIR_PRODUCER_SIGNING_KEYS.*visits"),
+    ],
+)
+def test_a_weak_signing_key_is_refused_at_start(values: dict[str, str], variable: str) -> None:
+    with pytest.raises(ValidationError, match=variable):
+        Settings(**{**GOOD, **values})
+
+
+def test_a_nats_connection_without_credentials_is_refused_outside_development() -> None:
+    values = {k: v for k, v in GOOD.items() if not k.startswith("nats_")}
+    with pytest.raises(ValidationError, match="CAREPAIR_NATS_USER"):
+        Settings(**values)
+    assert Settings(**values, nats_url="nats://visits:nats-3e4f5a6b7c8d9e0f1a2b@nats:4222")
+    assert Settings(**values, development=True)
+
+
+def test_the_development_switch_lets_weak_tokens_and_passwords_through_but_not_a_broken_master_key() -> None:
+    weak = {"service_token": "dev", "peer_tokens": "gateway:dev", "nats_password": "dev"}
+    settings = Settings(**{**GOOD, **weak}, development=True)
+    assert settings.peers() == {"dev": "gateway"}
+    with pytest.raises(ValidationError, match="CAREPAIR_MASTER_KEY"):
+        Settings(**{**GOOD, "master_key": "dev"}, development=True)
 
 
 def test_without_a_database_url_each_service_gets_a_sqlite_file(tmp_path: Path) -> None:

@@ -291,12 +291,11 @@ def _wait_until(
 
 
 def service_command(name: str, port: int) -> list[str]:
-    """The uvicorn command of one service or the gateway."""
+    """The command of one service or the gateway: uvicorn, with a deadline for request heads."""
     return [
         sys.executable,
         "-m",
-        "uvicorn",
-        "--factory",
+        "shared.runtime.serve",
         f"services.{name}.entrypoints.api:create_app",
         "--host",
         "127.0.0.1",
@@ -304,7 +303,6 @@ def service_command(name: str, port: int) -> list[str]:
         str(port),
         "--log-level",
         "warning",
-        "--no-access-log",
         "--timeout-graceful-shutdown",
         "10",
     ]

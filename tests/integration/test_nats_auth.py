@@ -171,6 +171,15 @@ async def test_relay_and_consumer_need_nothing_beyond_their_own_permissions(
                 await asyncio.sleep(0.05)
             assert await seen_positions(store) == [1, 2, 3, 4, 5]
             assert relay.healthy and consumer.healthy == {"visits": True}
+            # Its acknowledgements went through too: nothing waits to be delivered again.
+            async with connected_as(secured_nats, data_dir, "reporting") as (reporting, errors):
+                durable = "reporting-compliance-visits"
+                for _ in range(100):
+                    info = await reporting.jetstream().consumer_info(STREAM.name, durable)
+                    if info.num_ack_pending == 0:
+                        break
+                    await asyncio.sleep(0.05)
+                assert (info.num_ack_pending, info.num_pending, errors) == (0, 0, [])
         finally:
             relay.stop()
             consumer.stop()

@@ -22,7 +22,6 @@ from shared.launcher.nats_server import free_port
 TOKEN = "svc-token-9f8e7d6c5b4a3f2e1d0c"
 OPERATOR_TOKEN = "operator-token-3c4d5e6f7a8b9c0d"
 GATEWAY_TOKEN = "gateway-token-7a8b9c0d1e2f3a4b"
-CALLER_TOKENS = {"operator": OPERATOR_TOKEN, "gateway": GATEWAY_TOKEN}
 SIGNING_KEY = "signing-key-5d6e7f8a9b0c1d2e3f4a"  # every producer's in a test, so every consumer holds it
 MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
 

@@ -76,7 +76,8 @@ class ServiceRuntime:
         self.registry = registry
         # The process's one clock: every "today" of the service comes from it.
         self.clock: Clock = clock or settings.clock()
-        self.read_signals: dict[str, CommitSignal] = {}
+        # Per producer, the signal of every read model that follows it: an awaited read waits for all.
+        self.read_signals: dict[str, list[CommitSignal]] = {}
         self.components: dict[str, Any] = {}  # what a service's on_start builds for its routes
         self.runners: dict[str, ProjectionRunner] = {}
         self._workers: list[Any] = []
@@ -149,7 +150,7 @@ class ServiceRuntime:
         await runner.start()
         self.runners[projection.name] = runner
         for producer, signal in runner.signals.items():
-            self.read_signals.setdefault(producer, signal)
+            self.read_signals.setdefault(producer, []).append(signal)
         remote = [p for p in projection.producers if p != self.name]
         if self.name in projection.producers:
             self.spawn(LocalConsumer(runner, self.store, self.name), f"{projection.name}-local")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -44,44 +44,46 @@ def parse_tokens(text: str) -> dict[str, int]:
 
 
 async def wait_for_positions(
-    signals: Mapping[str, CommitSignal],
+    signals: Mapping[str, Sequence[CommitSignal]],
     wanted: Mapping[str, int],
     timeout: float,
     refresh: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Returns once every wanted position is applied; raises 503 when the wait runs out.
+    """Returns once every read model has applied every wanted position; 503 when the wait runs out.
 
-    `refresh` re-reads the checkpoints from the database: with several processes of one
-    service, another one may have applied the position this one waits for.
+    `signals` holds, per producer, the signal of each read model of this process that follows
+    it: a query may read any of them, so all must have the position. `refresh` re-reads the
+    checkpoints from the database: with several processes of one service, another one may have
+    applied the position this one waits for.
     """
-    unknown = [s for s in wanted if s not in signals]
+    unknown = [s for s in wanted if not signals.get(s)]
     if unknown:
         raise ApiError(
             400,
             "unknown_producer",
             f"this read model does not follow {', '.join(sorted(unknown))}; "
-            f"it follows {', '.join(sorted(signals)) or 'no one'}",
+            f"it follows {', '.join(sorted(p for p in signals if signals[p])) or 'no one'}",
         )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     for service, position in wanted.items():
-        signal = signals[service]
-        while signal.position < position:
-            if refresh is not None:
-                await refresh()
-                if signal.position >= position:
-                    break
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise ApiError(
-                    503,
-                    "not_yet_consistent",
-                    f"{service} position {position} is not applied here yet "
-                    f"(at {signal.position}): retry after a moment",
-                    headers={"Retry-After": "1"},
-                )
-            slice_ = remaining if refresh is None else min(remaining, REFRESH_EVERY)
-            await signal.wait_beyond(signal.position, slice_)
+        for signal in signals[service]:
+            while signal.position < position:
+                if refresh is not None:
+                    await refresh()
+                    if signal.position >= position:
+                        break
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise ApiError(
+                        503,
+                        "not_yet_consistent",
+                        f"{service} position {position} is not applied here yet "
+                        f"(at {signal.position}): retry after a moment",
+                        headers={"Retry-After": "1"},
+                    )
+                slice_ = remaining if refresh is None else min(remaining, REFRESH_EVERY)
+                await signal.wait_beyond(signal.position, slice_)
 
 
 async def await_consistency(

@@ -32,7 +32,7 @@ async def test_a_wait_returns_as_soon_as_the_position_is_applied() -> None:
         await signal.notify(5)
 
     task = asyncio.create_task(apply_later())
-    await wait_for_positions({"visits": signal}, {"visits": 5}, timeout=10)
+    await wait_for_positions({"visits": [signal]}, {"visits": 5}, timeout=10)
     await task
     assert signal.position == 5
 
@@ -41,7 +41,7 @@ async def test_a_wait_that_runs_out_answers_503_not_yet_with_retry_after() -> No
     signal = CommitSignal()
     await signal.notify(3)
     with pytest.raises(ApiError) as caught:
-        await wait_for_positions({"visits": signal}, {"visits": 4}, timeout=0.05)
+        await wait_for_positions({"visits": [signal]}, {"visits": 4}, timeout=0.05)
     assert caught.value.status == 503
     assert caught.value.code == "not_yet_consistent"
     assert caught.value.headers["Retry-After"] == "1"
@@ -49,7 +49,7 @@ async def test_a_wait_that_runs_out_answers_503_not_yet_with_retry_after() -> No
 
 async def test_a_producer_the_read_model_does_not_follow_is_a_clear_400() -> None:
     with pytest.raises(ApiError) as caught:
-        await wait_for_positions({"visits": CommitSignal()}, {"pairing": 1}, timeout=1)
+        await wait_for_positions({"visits": [CommitSignal()]}, {"pairing": 1}, timeout=1)
     assert caught.value.code == "unknown_producer"
 
 
@@ -70,5 +70,23 @@ async def test_a_position_applied_by_another_process_is_found_by_refreshing() ->
         if reads == 3:
             await signal.notify(8)
 
-    await wait_for_positions({"visits": signal}, {"visits": 8}, timeout=10, refresh=refresh)
+    await wait_for_positions({"visits": [signal]}, {"visits": 8}, timeout=10, refresh=refresh)
     assert reads == 3
+
+
+async def test_a_wait_lasts_until_every_read_model_of_the_producer_has_the_position() -> None:
+    """Two read models follow visits; the query may read the slower one, so it waits for both."""
+    quick, slow = CommitSignal(), CommitSignal()
+    await quick.notify(6)
+
+    async def slow_applies_later() -> None:
+        await asyncio.sleep(0.05)
+        await slow.notify(6)
+
+    task = asyncio.create_task(slow_applies_later())
+    await wait_for_positions({"visits": [quick, slow]}, {"visits": 6}, timeout=10)
+    assert slow.position == 6
+    await task
+    with pytest.raises(ApiError) as caught:
+        await wait_for_positions({"visits": [quick, CommitSignal()]}, {"visits": 6}, timeout=0.05)
+    assert caught.value.code == "not_yet_consistent"

@@ -12,8 +12,8 @@ from shared.contracts.base import (
     UnknownEventType,
     UnsupportedSchemaVersion,
 )
+from shared.contracts.introspection import check_contract
 from shared.contracts.registry import CONTRACTS
-from shared.personal.introspection import check_contract
 
 for _event_type in CONTRACTS.types():
     # A marker whose owner is not a top-level field fails here, at import, not at first write.

@@ -1,5 +1,12 @@
 """Personal data sealed per person (crypto-shredding): destroy a person's key to erase them."""
 
+from shared.contracts.introspection import (
+    EACH,
+    PersonalContractError,
+    PersonalField,
+    check_contract,
+    personal_fields,
+)
 from shared.personal.building import build_payload, contains_erased
 from shared.personal.caching import CachingKeyStore
 from shared.personal.ciphers import (
@@ -10,13 +17,6 @@ from shared.personal.ciphers import (
     Sm4Gcm,
     TamperedCiphertext,
     cipher_named,
-)
-from shared.personal.introspection import (
-    EACH,
-    PersonalContractError,
-    PersonalField,
-    check_contract,
-    personal_fields,
 )
 from shared.personal.keystore import DataKey, KeyStore, PersonErased
 from shared.personal.master_key import InvalidMasterKey, MasterKey

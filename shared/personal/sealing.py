@@ -12,9 +12,7 @@ from typing import Any
 import orjson
 
 from shared.contracts.base import ERASED, EventPayload
-from shared.personal.building import build_payload
-from shared.personal.ciphers import CipherError, TamperedCiphertext, cipher_named
-from shared.personal.introspection import (
+from shared.contracts.introspection import (
     EACH,
     PersonalContractError,
     Segment,
@@ -22,6 +20,8 @@ from shared.personal.introspection import (
     contract_fields,
     personal_fields,
 )
+from shared.personal.building import build_payload
+from shared.personal.ciphers import CipherError, TamperedCiphertext, cipher_named
 from shared.personal.keystore import DataKey, KeyStore
 
 __all__ = [

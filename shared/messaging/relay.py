@@ -48,6 +48,9 @@ from shared.worker import Worker
 log = structlog.get_logger(__name__)
 
 PAGES_IN_FLIGHT = 2
+# Room left in a NATS message for the headers (a few hundred bytes), so that the payload check
+# needs no arithmetic over them for every event.
+HEADER_ROOM = 4096
 
 
 class EventSource(Protocol):
@@ -203,12 +206,13 @@ class Relay(Worker):
             limit = (await self._nats.client()).max_payload
             pending = []
             for e in events:
-                payload, headers = encode(e), headers_for(e)
-                if self._signing_key is not None:
-                    headers[SIGNATURE_HEADER] = sign(self._signing_key, payload)
-                if len(payload) + sum(len(k) + len(v) + 4 for k, v in headers.items()) + 64 > limit:
+                payload = encode(e)
+                if len(payload) > limit - HEADER_ROOM:
                     self._skip(e, len(payload), limit)
                     continue
+                headers = headers_for(e)
+                if self._signing_key is not None:
+                    headers[SIGNATURE_HEADER] = sign(self._signing_key, payload)
                 subject = self._stream.subject(e.producer, e.event_type)
                 pending.append(await js.publish_async(subject, payload, headers=headers))
             self._in_flight.append((events[-1].position, len(events), asyncio.gather(*pending)))

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["import"]:
         # The importer is the pairing service's; shared must not import services statically.
-        return int(importlib.import_module("services.pairing.importer.cli").main(argv[1:]))
+        return int(importlib.import_module("services.pairing.entrypoints.importer.cli").main(argv[1:]))
     parser = argparse.ArgumentParser(prog="carepair", description="carepair: the pairing-care system")
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="run every service (and NATS if none is configured)")

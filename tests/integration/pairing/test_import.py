@@ -16,8 +16,8 @@ import pytest
 from fastapi import FastAPI
 
 from services.pairing.entrypoints.api import create_app
-from services.pairing.importer.cli import Status, Summary, import_file
-from services.pairing.importer.template import CADRES, SUBJECTS, Kind
+from services.pairing.entrypoints.importer.cli import Status, Summary, import_file
+from services.pairing.entrypoints.importer.template import CADRES, SUBJECTS, Kind
 from services.pairing.settings import PairingSettings
 from shared.clock import ManualClock
 from tests.support.identity import resident_id, wrong_check_digit
@@ -268,7 +268,7 @@ class FailingAfter(httpx.AsyncBaseTransport):
 async def test_a_service_that_goes_down_loses_nothing_and_a_rerun_finishes(
     sqlite_running: Running, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("services.pairing.importer.cli.asyncio.sleep", _no_wait)
+    monkeypatch.setattr("services.pairing.entrypoints.importer.cli.asyncio.sleep", _no_wait)
     path = write_csv(tmp_path / "s.csv", SUBJECTS.headers, [subject(n) for n in range(20)])
     transport = FailingAfter(httpx.ASGITransport(app=sqlite_running.app), posts=8)
     headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}", "Carepair-Actor": "operator:test"}

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from services.pairing.importer import values as v
-from services.pairing.importer.reader import Row
-from services.pairing.importer.rows import prepare_all, prepare_cadre, prepare_subject
-from services.pairing.importer.template import CADRES, SUBJECTS, Kind, header_key
-from services.pairing.importer.values import ValueProblem
+from services.pairing.entrypoints.importer import values as v
+from services.pairing.entrypoints.importer.reader import Row
+from services.pairing.entrypoints.importer.rows import prepare_all, prepare_cadre, prepare_subject
+from services.pairing.entrypoints.importer.template import CADRES, SUBJECTS, Kind, header_key
+from services.pairing.entrypoints.importer.values import ValueProblem
 from shared.contracts.people import (
     CadreKind,
     CareSetting,

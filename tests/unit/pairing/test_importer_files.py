@@ -10,11 +10,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from services.pairing.importer import cli
-from services.pairing.importer.cli import Outcome, Progress, Status, Summary, write_report
-from services.pairing.importer.reader import FileProblem, decode, open_table
-from services.pairing.importer.rows import Problem, prepare_all
-from services.pairing.importer.template import CADRES, SUBJECTS, Kind, write_template
+from services.pairing.entrypoints.importer import cli
+from services.pairing.entrypoints.importer.cli import Outcome, Progress, Status, Summary, write_report
+from services.pairing.entrypoints.importer.reader import FileProblem, decode, open_table
+from services.pairing.entrypoints.importer.rows import Problem, prepare_all
+from services.pairing.entrypoints.importer.template import CADRES, SUBJECTS, Kind, write_template
 from tests.support.identity import resident_id
 from tests.unit.pairing.test_importer import TODAY
 

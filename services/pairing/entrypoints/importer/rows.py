@@ -18,11 +18,11 @@ from pydantic import ValidationError
 from services.pairing.domain.eligibility import EligibilityFacts, check_eligibility
 from services.pairing.domain.identity import InvalidIdentity, check_phone, check_resident_id
 from services.pairing.domain.rank import ALLOWED_TITLES, TIER_NAMES, TITLE_NAMES
+from services.pairing.entrypoints.importer import values as v
+from services.pairing.entrypoints.importer.reader import Row
+from services.pairing.entrypoints.importer.template import CADRES, EXAMPLE_MARK, SUBJECTS, Kind, Sheet
+from services.pairing.entrypoints.importer.values import Cell, ValueProblem, is_blank
 from services.pairing.entrypoints.schemas import CadreCreate, SubjectCreate
-from services.pairing.importer import values as v
-from services.pairing.importer.reader import Row
-from services.pairing.importer.template import CADRES, EXAMPLE_MARK, SUBJECTS, Kind, Sheet
-from services.pairing.importer.values import Cell, ValueProblem, is_blank
 from shared.contracts.people import CareSetting, Dibao, Residence, Tekun
 
 T = TypeVar("T")

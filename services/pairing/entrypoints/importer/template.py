@@ -15,8 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from services.pairing.importer import values as v
-from services.pairing.importer.values import compact
+from services.pairing.entrypoints.importer import values as v
+from services.pairing.entrypoints.importer.values import compact
 from shared.resident_id import resident_id
 
 

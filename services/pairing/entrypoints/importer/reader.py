@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.pairing.importer.template import SHEETS, Kind, Sheet, header_key
-from services.pairing.importer.values import Cell, is_blank, normalise
+from services.pairing.entrypoints.importer.template import SHEETS, Kind, Sheet, header_key
+from services.pairing.entrypoints.importer.values import Cell, is_blank, normalise
 
 HEADER_SEARCH_ROWS = 10
 

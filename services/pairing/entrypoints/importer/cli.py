@@ -32,9 +32,9 @@ from typing import Any, TextIO
 
 import httpx
 
-from services.pairing.importer.reader import FileProblem, open_table
-from services.pairing.importer.rows import REFUSAL_COLUMNS, Prepared, Problem, prepare_all
-from services.pairing.importer.template import SHEETS, Kind, write_template
+from services.pairing.entrypoints.importer.reader import FileProblem, open_table
+from services.pairing.entrypoints.importer.rows import REFUSAL_COLUMNS, Prepared, Problem, prepare_all
+from services.pairing.entrypoints.importer.template import SHEETS, Kind, write_template
 from shared.settings import programme_clock
 
 DEFAULT_URL = "http://127.0.0.1:8081"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -42,7 +43,13 @@ def next_daily(after: datetime, at: time, zone: ZoneInfo) -> datetime:
 
 
 class DailyJob(Worker):
-    """Runs `work` at start, then every day at `at` in the clock's zone; `work` returns a count."""
+    """Runs `work` at start, then every day at `at` in the clock's zone; `work` returns a count.
+
+    A round that fails is tried again after `retry_after` (or at the next set time, if sooner),
+    on the same clock, rather than a day later.
+    """
+
+    retry_event = "daily_job.failed"
 
     def __init__(
         self,
@@ -59,26 +66,22 @@ class DailyJob(Worker):
         self._clock = clock
         self._at = at
         self._retry_after = retry_after
-        self.healthy = False
         self.rounds = 0  # rounds that finished, for tests and logs
 
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            done = await self._round()
-            moment = next_daily(self._clock.now(), self._at, self._clock.zone)
-            if not done:
-                moment = min(moment, self._clock.now() + self._retry_after)
-            await self._sleep_until(self._clock, moment)
-
-    async def _round(self) -> bool:
-        try:
-            count = await self._work()
-        except Exception as exc:  # noqa: BLE001 - the database is down: try again soon
-            self.healthy = False
-            log.warning("daily_job.failed", job=self.name, error=repr(exc))
-            return False
-        self.healthy = True
+    async def step(self) -> bool:
+        """One round; afterwards the job waits for the next set time (`idle`)."""
+        count = await self._work()
         self.rounds += 1
         if count:
             log.info("daily_job.done", job=self.name, count=count)
-        return True
+        return False
+
+    async def idle(self) -> None:
+        await self._sleep_until(self._clock, next_daily(self._clock.now(), self._at, self._clock.zone))
+
+    async def wait_after_failure(self, delay: float) -> None:
+        moment = next_daily(self._clock.now(), self._at, self._clock.zone)
+        await self._sleep_until(self._clock, min(moment, self._clock.now() + self._retry_after))
+
+    def log_fields(self) -> dict[str, Any]:
+        return {"job": self.name}

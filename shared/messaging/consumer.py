@@ -20,6 +20,7 @@ applied past it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from typing import Any
 
@@ -37,7 +38,7 @@ from shared.messaging.projection import Gap, ProjectionRunner
 from shared.messaging.relay import EventSource
 from shared.messaging.signing import Verifier
 from shared.messaging.stream import POSITION_HEADER, StreamSettings
-from shared.worker import Worker
+from shared.worker import Worker, describe
 
 log = structlog.get_logger(__name__)
 
@@ -49,8 +50,8 @@ def durable_name(consumer: str, producer: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", f"{consumer}-{producer}")
 
 
-class JetStreamConsumer(Worker):
-    """Feeds one projection from JetStream, one producer at a time, in order."""
+class JetStreamConsumer:
+    """Feeds one projection from JetStream, each producer in order, one follower (`Worker`) each."""
 
     def __init__(
         self,
@@ -67,7 +68,6 @@ class JetStreamConsumer(Worker):
         ack_wait: float = 30.0,
         verifier: Verifier | None = None,
     ) -> None:
-        super().__init__()
         self._runner = runner
         self._verifier = verifier
         self._producers = producers or runner.projection.producers
@@ -79,34 +79,23 @@ class JetStreamConsumer(Worker):
         self._probe_interval = feed_probe_interval
         self._feed_poll = feed_poll
         self._ack_wait = ack_wait
-        self.healthy: dict[str, bool] = {p: False for p in self._producers}
         self.forged: dict[str, int] = {}  # messages per producer that failed the signature check
+        self._followers = {p: _ProducerFollower(self, p) for p in self._producers}
+
+    @property
+    def healthy(self) -> dict[str, bool]:
+        """Per producer: whether its events are being applied (from JetStream or the feed)."""
+        return {p: f.healthy for p, f in self._followers.items()}
 
     async def run(self) -> None:
-        await asyncio.gather(*(self._follow(p) for p in self._producers))
+        """Runs one follower per producer, each a `Worker` loop of its own, until `stop()`."""
+        await asyncio.gather(*(f.run() for f in self._followers.values()))
 
-    async def _follow(self, producer: str) -> None:
-        backoff = 0.2
-        while not self._stopping.is_set():
-            try:
-                await self._consume(producer)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - NATS, the feed or the database: retry
-                self.healthy[producer] = False
-                log.warning(
-                    "consumer.retry",
-                    consumer=self._runner.name,
-                    producer=producer,
-                    error=repr(exc),
-                    backoff=backoff,
-                )
-                await self._follow_feed(producer, backoff)
-                backoff = min(backoff * 2, 10.0)
-            else:
-                backoff = 0.2
+    def stop(self) -> None:
+        for follower in self._followers.values():
+            follower.stop()
 
-    async def _consume(self, producer: str) -> None:
+    async def _subscribe(self, producer: str) -> Any:
         # A fresh subscription each time we (re)enter: after a server restart the old one may
         # never deliver again.
         js = await self._nats.jetstream()
@@ -118,31 +107,12 @@ class JetStreamConsumer(Worker):
             max_ack_pending=20_000,
             filter_subject=self._stream.producer_filter(producer),
         )
-        subscription = await js.pull_subscribe(
+        return await js.pull_subscribe(
             self._stream.producer_filter(producer),
             durable=config.durable_name,
             stream=self._stream.name,
             config=config,
         )
-        try:
-            idle = 0.0
-            await self._probe_feed_if_up(producer)
-            while not self._stopping.is_set():
-                try:
-                    messages = await self._fetch(subscription)
-                except (NatsTimeoutError, TimeoutError):
-                    self.healthy[producer] = True
-                    idle += self._fetch_timeout
-                    # Quiet for a while, or NATS lost and reconnecting: ask the feed.
-                    if idle >= self._probe_interval or not self._nats.connected:
-                        idle = 0.0
-                        await self._probe_feed_if_up(producer)
-                    continue
-                idle = 0.0
-                await self._handle(producer, messages)
-                self.healthy[producer] = True
-        finally:
-            await subscription.unsubscribe()
 
     async def _fetch(self, subscription: Any) -> list[Msg]:
         """Waits for the first message, then takes those the server has waiting behind it.
@@ -217,28 +187,12 @@ class JetStreamConsumer(Worker):
             filled = await self._feeds[producer].read_range(self._runner.position(producer), upto)
             await self._runner.apply(producer, filled)
 
-    async def _follow_feed(self, producer: str, seconds: float) -> None:
-        """Until NATS is tried again, keeps the read model current from the producer's feed."""
-        deadline = asyncio.get_running_loop().time() + seconds
-        while not self._stopping.is_set():
-            if self._feeds.get(producer) is not None:
-                try:
-                    await self._probe_feed(producer)
-                    self.healthy[producer] = True  # current, from the feed
-                except Exception as exc:  # noqa: BLE001 - both sources down: wait for either
-                    self.healthy[producer] = False
-                    log.warning("consumer.feed_unavailable", producer=producer, error=repr(exc))
-            left = deadline - asyncio.get_running_loop().time()
-            if left <= 0:
-                return
-            await self._sleep(min(self._feed_poll, left))
-
     async def _probe_feed_if_up(self, producer: str) -> None:
         """Asks the feed for a missed tail; a feed that is down only delays that question."""
         try:
             await self._probe_feed(producer)
         except Exception as exc:  # noqa: BLE001 - JetStream goes on; the next probe asks again
-            log.warning("consumer.feed_unavailable", producer=producer, error=repr(exc))
+            log.warning("consumer.feed_unavailable", producer=producer, error=describe(exc))
 
     async def _probe_feed(self, producer: str) -> None:
         feed = self._feeds.get(producer)
@@ -250,6 +204,74 @@ class JetStreamConsumer(Worker):
                 return
             log.info("consumer.caught_up_from_feed", consumer=self._runner.name, count=len(page))
             await self._runner.apply(producer, page)
+
+
+class _ProducerFollower(Worker):
+    """One producer's events for a `JetStreamConsumer`: a step fetches and applies one page.
+
+    A failed step drops the subscription (the next step makes a fresh one) and spends its
+    backoff following the producer's feed, so the read model stays current while NATS is down.
+    """
+
+    retry_event = "consumer.retry"
+
+    def __init__(self, consumer: JetStreamConsumer, producer: str) -> None:
+        super().__init__()
+        self._consumer = consumer
+        self._producer = producer
+        self._subscription: Any = None
+        self._idle = 0.0  # seconds JetStream has been quiet
+
+    def log_fields(self) -> dict[str, Any]:
+        return {"consumer": self._consumer._runner.name, "producer": self._producer}
+
+    async def step(self) -> bool:
+        consumer, producer = self._consumer, self._producer
+        if self._subscription is None:
+            self._subscription = await consumer._subscribe(producer)
+            self._idle = 0.0
+            await consumer._probe_feed_if_up(producer)
+        try:
+            messages = await consumer._fetch(self._subscription)
+        except (NatsTimeoutError, TimeoutError):
+            self._idle += consumer._fetch_timeout
+            # Quiet for a while, or NATS lost and reconnecting: ask the feed.
+            if self._idle >= consumer._probe_interval or not consumer._nats.connected:
+                self._idle = 0.0
+                await consumer._probe_feed_if_up(producer)
+            return True
+        self._idle = 0.0
+        await consumer._handle(producer, messages)
+        return True
+
+    async def after_failure(self, exc: Exception) -> None:
+        await self._unsubscribe()
+
+    async def wait_after_failure(self, delay: float) -> None:
+        """Until NATS is tried again, keeps the read model current from the producer's feed."""
+        consumer, producer = self._consumer, self._producer
+        deadline = asyncio.get_running_loop().time() + delay
+        while not self.stopping:
+            if consumer._feeds.get(producer) is not None:
+                try:
+                    await consumer._probe_feed(producer)
+                    self.healthy = True  # current, from the feed
+                except Exception as exc:  # noqa: BLE001 - both sources down: wait for either
+                    self.healthy = False
+                    log.warning("consumer.feed_unavailable", producer=producer, error=describe(exc))
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            await self._sleep(min(consumer._feed_poll, left))
+
+    async def finish(self) -> None:
+        await self._unsubscribe()
+
+    async def _unsubscribe(self) -> None:
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
 
 
 def _decode(message: Msg) -> StoredEvent | None:
@@ -281,6 +303,8 @@ def _max_position(messages: list[Msg]) -> int:
 class LocalConsumer(Worker):
     """Feeds a projection from the service's own store (its own read models), woken on commit."""
 
+    retry_event = "local_consumer.retry"
+
     def __init__(
         self, runner: ProjectionRunner, source: EventSource, producer: str, *, poll: float = 1.0
     ) -> None:
@@ -289,21 +313,15 @@ class LocalConsumer(Worker):
         self._source = source
         self._producer = producer
         self._poll = poll
-        self.healthy = False
 
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                position = self._runner.position(self._producer)
-                page = await self._source.read_after(position, 1000)
-                if page:
-                    await self._runner.apply(self._producer, page)
-                else:
-                    await self._source.committed.wait_beyond(position, self._poll)
-                self.healthy = True
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the database is down: retry
-                self.healthy = False
-                log.warning("local_consumer.retry", consumer=self._runner.name, error=repr(exc))
-                await self._sleep(1.0)
+    def log_fields(self) -> dict[str, Any]:
+        return {"consumer": self._runner.name}
+
+    async def step(self) -> bool:
+        page = await self._source.read_after(self._runner.position(self._producer), 1000)
+        if page:
+            await self._runner.apply(self._producer, page)
+        return bool(page)
+
+    async def idle(self) -> None:
+        await self._source.committed.wait_beyond(self._runner.position(self._producer), self._poll)

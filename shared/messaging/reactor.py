@@ -9,8 +9,8 @@ the target's current state, so a repeat produces nothing).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,6 +28,8 @@ Reaction = Callable[[Envelope], Awaitable[None]]
 
 class Reactor(Worker):
     """Runs `reactions` (by event type) for each new event of the local store."""
+
+    retry_event = "reactor.retry"
 
     def __init__(
         self,
@@ -49,28 +51,20 @@ class Reactor(Worker):
         self._reactions = reactions
         self._poll = poll
         self.position = 0
-        self.healthy = False
+        self._started = False
 
-    async def run(self) -> None:
-        started = False
-        while not self._stopping.is_set():
-            try:
-                if not started:
-                    await checkpoints.ensure_rows(self._engine, self.name, [self._producer])
-                    self.position = (await checkpoints.read_all(self._engine, self.name))[self._producer]
-                    started = True
-                if not await self.step():
-                    await self._source.committed.wait_beyond(self.position, self._poll)
-                self.healthy = True
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - logged; the page is handled again
-                self.healthy = False
-                log.warning("reactor.retry", reactor=self.name, position=self.position, error=repr(exc))
-                await self._sleep(1.0)
+    def log_fields(self) -> dict[str, Any]:
+        return {"reactor": self.name, "position": self.position}
+
+    async def idle(self) -> None:
+        await self._source.committed.wait_beyond(self.position, self._poll)
 
     async def step(self) -> bool:
         """Handles one page; False when there was nothing new."""
+        if not self._started:
+            await checkpoints.ensure_rows(self._engine, self.name, [self._producer])
+            self.position = (await checkpoints.read_all(self._engine, self.name))[self._producer]
+            self._started = True
         page = await self._source.read_after(self.position, 200)
         if not page:
             return False

@@ -43,7 +43,7 @@ from shared.messaging.stream import (
     StreamSettings,
     ensure_stream,
 )
-from shared.worker import Worker
+from shared.worker import MAX_BACKOFF, Worker
 
 log = structlog.get_logger(__name__)
 
@@ -108,6 +108,8 @@ def headers_for(event: StoredEvent) -> dict[str, str]:
 class Relay(Worker):
     """Moves one producer's committed events onto JetStream."""
 
+    retry_event = "relay.retry"
+
     def __init__(
         self,
         source: EventSource,
@@ -118,11 +120,11 @@ class Relay(Worker):
         page_size: int = 1000,
         poll_interval: float = 1.0,
         ack_timeout: float = 10.0,
-        max_backoff: float = 10.0,
+        max_backoff: float = MAX_BACKOFF,
         lease: Lease | None = None,
         signing_key: bytes | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(max_backoff=max_backoff)
         self._source = source
         self._signing_key = signing_key
         self._lease = lease or AlwaysHeld()
@@ -132,63 +134,57 @@ class Relay(Worker):
         self._page_size = page_size
         self._poll_interval = poll_interval
         self._ack_timeout = ack_timeout
-        self._max_backoff = max_backoff
         self.position = 0
         self.published = 0
         self.skipped: list[int] = []  # positions too large to publish, taken from the feed instead
-        self.healthy = False
         self.standby = False
+        self._leading = False  # holds the lease and has loaded the progress
+        self._stream_ready = False
         # Pages published and not yet acknowledged: last position, events, and their acks.
         self._in_flight: deque[tuple[int, int, asyncio.Future[Any]]] = deque()
         self._read_position = 0
         self._saved = 0  # the position last written to the progress store
         self._saving: asyncio.Task[None] | None = None
 
-    async def run(self) -> None:
-        """Relays until `stop()`; finishes the page in flight before it returns."""
-        backoff = 0.2
-        stream_ready = False
-        leading = False
-        try:
-            while not self._stopping.is_set():
-                try:
-                    if not await self._lease.hold():
-                        # Another process of this service relays; stand by and ask again.
-                        leading, self.standby, self.healthy = False, True, True
-                        await self._sleep(self._poll_interval)
-                        continue
-                    if not leading:
-                        # Taking over: the previous holder may have moved the progress on.
-                        await self._stop_saving()
-                        self.position = self._saved = await self._progress.load()
-                        self._read_position = self.position
-                        self._in_flight.clear()
-                        leading, self.standby = True, False
-                    stream_ready = await self._step(stream_ready)
-                    backoff = 0.2
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - NATS or the database is down: back off
-                    self.healthy = False
-                    stream_ready = False
-                    leading = False
-                    log.warning("relay.retry", error=repr(exc), position=self.position, backoff=backoff)
-                    await self._sleep(backoff)
-                    backoff = min(backoff * 2, self._max_backoff)
-        finally:
-            await self._stop_saving(flush=leading)
-            await self._lease.release()
+    def log_fields(self) -> dict[str, Any]:
+        return {"position": self.position}
 
-    async def _step(self, stream_ready: bool) -> bool:
-        if not stream_ready:
+    async def step(self) -> bool:
+        """Publishes what it can while it holds the lease; True when pages moved."""
+        if not await self._lease.hold():
+            # Another process of this service relays; stand by and ask again.
+            self._leading, self.standby = False, True
+            return False
+        if not self._leading:
+            # Taking over: the previous holder may have moved the progress on.
+            await self._stop_saving()
+            self.position = self._saved = await self._progress.load()
+            self._read_position = self.position
+            self._in_flight.clear()
+            self._leading, self.standby = True, False
+        if not self._stream_ready:
             await ensure_stream(await self._nats.jetstream(), self._stream)
             self._in_flight.clear()
             self._read_position = self.position
-        moved = await self._relay_pages()
-        self.healthy = True
-        if not moved:
+            self._stream_ready = True
+        return await self._relay_pages()
+
+    async def idle(self) -> None:
+        """A standby asks for the lease again after a poll; the holder waits for a commit or a poll."""
+        if self.standby:
+            await self._sleep(self._poll_interval)
+        else:
             await self._source.committed.wait_beyond(self.position, self._poll_interval)
-        return True
+
+    async def after_failure(self, exc: Exception) -> None:
+        # NATS or the database is down: make sure of the stream, and of the lease, again.
+        self._stream_ready = False
+        self._leading = False
+
+    async def finish(self) -> None:
+        """Records the last acknowledged position (if it leads), then lets go of the lease."""
+        await self._stop_saving(flush=self._leading)
+        await self._lease.release()
 
     async def _relay_pages(self) -> bool:
         """Keeps up to two pages in flight: the next one is read and sent while acks arrive.

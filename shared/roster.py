@@ -27,7 +27,7 @@ class Member:
 
 
 GATEWAY = Member(
-    "gateway", 0, "services.gateway.entrypoints.api:create_app", "the edge: login, routing, the web pages"
+    "gateway", 0, "services.gateway.bootstrap:create_app", "the edge: login, routing, the web pages"
 )
 
 #: The services behind the gateway, in the order they start.
@@ -35,15 +35,15 @@ SERVICES: tuple[Member, ...] = (
     Member(
         "pairing",
         1,
-        "services.pairing.entrypoints.api:create_app",
+        "services.pairing.bootstrap:create_app",
         "people cared for, cadres and their pairings",
     ),
-    Member("visits", 2, "services.visits.entrypoints.api:create_app", "contacts and visits the cadres log"),
-    Member("notify", 3, "services.notify.entrypoints.api:create_app", "reminders by SMS and WeChat"),
+    Member("visits", 2, "services.visits.bootstrap:create_app", "contacts and visits the cadres log"),
+    Member("notify", 3, "services.notify.bootstrap:create_app", "reminders by SMS and WeChat"),
     Member(
         "reporting",
         4,
-        "services.reporting.entrypoints.api:create_app",
+        "services.reporting.bootstrap:create_app",
         "how each pairing measures against the work standard",
     ),
 )

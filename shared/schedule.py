@@ -1,4 +1,4 @@
-"""Daily jobs at a set local time in the programme's zone, with the schedule read from the clock.
+"""Jobs daily at a local time in the programme's zone, or every so often, timed by the clock.
 
 A job runs once when the process starts, to catch up on days it was down, and then every day
 when the programme's wall clock reads the set time. The moments come from the process's clock,
@@ -85,3 +85,21 @@ class DailyJob(Worker):
 
     def log_fields(self) -> dict[str, Any]:
         return {"job": self.name}
+
+
+class PeriodicJob(DailyJob):
+    """Runs `work` at start, then every `period` on the clock; a failed round waits the same."""
+
+    def __init__(
+        self, name: str, work: Callable[[], Awaitable[int]], clock: Clock, period: timedelta
+    ) -> None:
+        if period <= timedelta(0):
+            raise ValueError(f"the period of {name!r} must be positive, not {period}")
+        super().__init__(name, work, clock, time(0, 0), retry_after=period)
+        self._period = period
+
+    async def idle(self) -> None:
+        await self._sleep_until(self._clock, self._clock.now() + self._period)
+
+    async def wait_after_failure(self, delay: float) -> None:
+        await self._sleep_until(self._clock, self._clock.now() + self._period)

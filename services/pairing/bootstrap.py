@@ -1,4 +1,7 @@
-"""Wires the pairing service: its tables, its read models, its repository and its reactions."""
+"""The pairing service's spec: its routes, tables, read model, reactor, timers and dependencies.
+
+`pairing_deps` is the one place its dependencies are built; the runtime calls it once at start.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +10,18 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from fastapi import FastAPI
 
 from services.pairing.adapters.repository import Fingerprints, PairingRepository
+from services.pairing.entrypoints import api
+from services.pairing.entrypoints.schedules import SCHEDULES
 from services.pairing.handlers import PairingDeps
 from services.pairing.projections import PAIRING_INDEX
 from services.pairing.reactions import reactions
-from services.pairing.scheduled import ScheduledChanges
 from services.pairing.settings import PairingSettings
-from services.pairing.watchers import AdultWatcher
 from shared.clock import Clock
-from shared.messaging.reactor import Reactor
-from shared.runtime import ServiceRuntime, ServiceSpec
+from shared.runtime import ReactorSpec, ServiceRuntime, ServiceSpec
+from shared.runtime import create_app as runtime_app
 
 
 def fingerprint_secret(master_key_b64: str) -> bytes:
@@ -27,28 +31,27 @@ def fingerprint_secret(master_key_b64: str) -> bytes:
     ).derive(base64.b64decode(master_key_b64))
 
 
-async def on_start(runtime: ServiceRuntime) -> None:
+def pairing_deps(runtime: ServiceRuntime[PairingDeps]) -> PairingDeps:
+    """What the handlers, reactions, timers and routes use, built once the runtime has started."""
     secret = fingerprint_secret(runtime.settings.master_key.get_secret_value())
     repo = PairingRepository(runtime.store, runtime.opener, Fingerprints(secret))
-    deps = PairingDeps(repo=repo, engine=runtime.engine, clock=runtime.clock)
-    runtime.components["deps"] = deps
-    reactor = Reactor(
-        "pairing-reassignment", "pairing", runtime.engine, runtime.store, runtime.opener, reactions(deps)
-    )
-    runtime.spawn(reactor, "reassignment")
-    settings = runtime.settings
-    assert isinstance(settings, PairingSettings), "the pairing service runs with PairingSettings"
-    runtime.spawn(AdultWatcher(deps, settings.daily_at()), "adult-watch")
-    runtime.spawn(ScheduledChanges(deps, settings.daily_at()), "scheduled-changes")
+    return PairingDeps(repo=repo, engine=runtime.engine, clock=runtime.clock)
 
 
-SPEC = ServiceSpec(
+SPEC = ServiceSpec[PairingDeps](
     name="pairing",
+    title="carepair pairing",
+    settings=PairingSettings,
+    dependencies=pairing_deps,
+    routers=api.ROUTERS,
+    exception_handlers=api.EXCEPTION_HANDLERS,
     migrations=(Path(__file__).parent / "migrations" / "versions",),
     projections=(PAIRING_INDEX,),
-    on_start=on_start,
+    reactors=(ReactorSpec("pairing-reassignment", "reassignment", reactions),),
+    schedules=SCHEDULES,
 )
 
 
-def build_runtime(settings: PairingSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
-    return ServiceRuntime(SPEC, settings or PairingSettings(), clock=clock)
+def create_app(settings: PairingSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    """The pairing service's app (`uvicorn --factory services.pairing.bootstrap:create_app`)."""
+    return runtime_app(SPEC, settings, clock)

@@ -296,7 +296,7 @@ def service_command(name: str, port: int) -> list[str]:
         sys.executable,
         "-m",
         "shared.runtime.serve",
-        f"services.{name}.entrypoints.api:create_app",
+        f"services.{name}.bootstrap:create_app",
         "--host",
         "127.0.0.1",
         "--port",

@@ -1,6 +1,24 @@
-"""What every service process runs: its store, relay, consumers and FastAPI app, wired once."""
+"""What every service process runs: its store, relay, consumers, reactors, schedules and app.
 
-from shared.runtime.app import create_service_app
-from shared.runtime.service import ServiceRuntime, ServiceSpec
+A service declares them in one `ServiceSpec` (`shared/runtime/spec.py`) and builds its app with
+`create_app(SPEC, settings, clock)`; routes reach its dependencies with `deps_of(D)`.
+"""
 
-__all__ = ["ServiceRuntime", "ServiceSpec", "create_service_app"]
+from shared.runtime.app import create_app, create_service_app
+from shared.runtime.basics import ServiceBasics
+from shared.runtime.service import ServiceRuntime
+from shared.runtime.spec import ReactorSpec, Schedule, ServiceSpec
+from shared.runtime.web import Basics, deps_of, runtime_of
+
+__all__ = [
+    "Basics",
+    "ReactorSpec",
+    "Schedule",
+    "ServiceBasics",
+    "ServiceRuntime",
+    "ServiceSpec",
+    "create_app",
+    "create_service_app",
+    "deps_of",
+    "runtime_of",
+]

@@ -7,15 +7,19 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from shared.clock import Clock
 from shared.messaging.feed import feed_router
 from shared.observability.logging import configure_logging
 from shared.observability.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from shared.runtime.service import ServiceRuntime
+from shared.runtime.spec import ServiceSpec
+from shared.settings import Settings
 from shared.web.errors import install_error_handlers
 from shared.web.limits import RequestLimits
 from shared.web.scopes import GRANTS, feed_scope
@@ -23,7 +27,27 @@ from shared.web.scopes import GRANTS, feed_scope
 CORRELATION_HEADER = "X-Correlation-Id"
 
 
-def create_service_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], title: str) -> FastAPI:
+def create_app(
+    spec: ServiceSpec[Any],
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    *,
+    fakes: bool = False,
+) -> FastAPI:
+    """The app of the service `spec` declares: its routes and error handlers on the common runtime.
+
+    `settings` default to the spec's settings class read from the environment; `clock` to the
+    system clock in the programme's zone; `fakes` builds the spec's in-memory stand-ins for its
+    outbound clients instead of the real ones (tests).
+    """
+    runtime = ServiceRuntime(spec, settings or spec.settings(), clock=clock, fakes=fakes)
+    app = create_service_app(runtime, spec.routers, spec.title or f"carepair {spec.name}")
+    for exception, handler in spec.exception_handlers:
+        app.add_exception_handler(exception, handler)
+    return app
+
+
+def create_service_app(runtime: ServiceRuntime[Any], routers: Sequence[APIRouter], title: str) -> FastAPI:
     """Builds the app; the runtime starts with the app and stops (drained) with it."""
 
     @asynccontextmanager

@@ -6,7 +6,7 @@ leaves. `HeadDeadlineProtocol` closes a connection whose request head is not com
 `head_timeout` seconds of the connection or of the request's first byte. The body has its own
 bound (`shared/web/limits.py`), and idle keep-alive connections uvicorn's own.
 
-    python -m shared.runtime.serve services.visits.entrypoints.api:create_app --port 8082
+    python -m shared.runtime.serve services.visits.bootstrap:create_app --port 8082
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m shared.runtime.serve", description=__doc__)
     parser.add_argument(
-        "app", help="module:factory of the app, e.g. services.visits.entrypoints.api:create_app"
+        "app", help="module:factory of the app, e.g. services.visits.bootstrap:create_app"
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)

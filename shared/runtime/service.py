@@ -1,13 +1,11 @@
-"""Wires one service process: database, key store, event store, relay, projections, consumers."""
+"""Runs one service process as its spec declares: database, key store, event store, relay,
+projections and their consumers, reactors, schedules, and the service's own dependencies."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Generic
 
 import structlog
 
@@ -20,11 +18,12 @@ from shared.eventstore.opener import EventOpener
 from shared.eventstore.ports import CommitSignal
 from shared.eventstore.sql import SqlEventStore
 from shared.messaging.connection import NatsConnection, tls_context
-from shared.messaging.consumer import JetStreamConsumer, LocalConsumer, durable_name
+from shared.messaging.consumer import JetStreamConsumer, LocalConsumer
 from shared.messaging.feed import FeedClient
 from shared.messaging.lease import relay_lease
-from shared.messaging.permissions import Follow, inbox_prefix
+from shared.messaging.permissions import inbox_prefix
 from shared.messaging.projection import Projection, ProjectionRunner
+from shared.messaging.reactor import Reactor
 from shared.messaging.relay import Relay, SqlRelayProgress
 from shared.messaging.signing import Verifier, signing_keys
 from shared.messaging.stream import StreamSettings
@@ -36,40 +35,23 @@ from shared.personal import (
     SqlKeyStore,
 )
 from shared.runtime.memory import freeze_startup_objects
+from shared.runtime.spec import D, ReactorSpec, ServiceSpec
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class ServiceSpec:
-    """What makes a service itself: its name, its own migrations and its read models."""
-
-    name: str
-    migrations: tuple[Path, ...] = ()
-    projections: tuple[Projection, ...] = ()
-    # Builds what only this service has (repositories, reactors) once the runtime is up.
-    on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None
-
-    def follows(self) -> tuple[Follow, ...]:
-        """The JetStream consumers it runs: one per read model and producer other than itself."""
-        return tuple(
-            Follow(durable_name(projection.name, producer), producer)
-            for projection in self.projections
-            for producer in projection.producers
-            if producer != self.name
-        )
-
-
-class ServiceRuntime:
-    """Starts and stops everything one service process runs besides its routes."""
+class ServiceRuntime(Generic[D]):
+    """Starts and stops everything one service process runs besides its routes, as its spec says."""
 
     def __init__(
         self,
-        spec: ServiceSpec,
+        spec: ServiceSpec[D],
         settings: Settings,
         registry: ContractRegistry = CONTRACTS,
         clock: Clock | None = None,
+        *,
+        fakes: bool = False,
     ) -> None:
         self.spec = spec
         self.settings = settings
@@ -78,8 +60,9 @@ class ServiceRuntime:
         self.clock: Clock = clock or settings.clock()
         # Per producer, the signal of every read model that follows it: an awaited read waits for all.
         self.read_signals: dict[str, list[CommitSignal]] = {}
-        self.components: dict[str, Any] = {}  # what a service's on_start builds for its routes
         self.runners: dict[str, ProjectionRunner] = {}
+        self._fakes = fakes
+        self._deps: D | None = None
         self._workers: list[Any] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._feeds: list[FeedClient] = []
@@ -87,6 +70,13 @@ class ServiceRuntime:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def deps(self) -> D:
+        """The service's dependencies, built once at start by its spec (`ServiceSpec.dependencies`)."""
+        if self._deps is None:
+            raise RuntimeError(f"the {self.name} service has not started: its dependencies are not built yet")
+        return self._deps
 
     def stream_settings(self) -> StreamSettings:
         s = self.settings
@@ -129,8 +119,12 @@ class ServiceRuntime:
         self.spawn(self.relay, "relay")
         for projection in self.spec.projections:
             await self._start_projection(projection)
-        if self.spec.on_start is not None:
-            await self.spec.on_start(self)
+        build = self.spec.fakes if self._fakes and self.spec.fakes is not None else self.spec.dependencies
+        self._deps = build(self)
+        for reactor in self.spec.reactors:
+            self.spawn(self._reactor(reactor, self._deps), reactor.label)
+        for schedule in self.spec.schedules:
+            self.spawn(schedule.job(self._deps, self.clock, self.settings), schedule.name)
         freeze_startup_objects()
         log.info("service.started", database=url.get_backend_name(), nats=s.nats_url)
 
@@ -167,6 +161,9 @@ class ServiceRuntime:
                 verifier=self.verifier,
             )
             self.spawn(consumer, f"{projection.name}-jetstream")
+
+    def _reactor(self, spec: ReactorSpec[D], deps: D) -> Reactor:
+        return Reactor(spec.name, self.name, self.engine, self.store, self.opener, spec.reactions(deps))
 
     def forged_messages(self) -> int:
         """Messages its consumers refused for a missing or wrong signature, since it started."""

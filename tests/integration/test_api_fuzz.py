@@ -42,8 +42,8 @@ def test_no_request_generated_from_the_openapi_gets_a_5xx(
     if service == "gateway":
         # The gateway calls the others; with none running, it must still answer 4xx or 503.
         monkeypatch.setenv("CAREPAIR_UPSTREAM_TIMEOUT_SECONDS", "0.5")
-    api = importlib.import_module(f"services.{service}.entrypoints.api")
-    with serving(api.create_app()) as url:
+    bootstrap = importlib.import_module(f"services.{service}.bootstrap")
+    with serving(bootstrap.create_app()) as url:
         schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
         failures: list[str] = []
         statuses: list[int] = []

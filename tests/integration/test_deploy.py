@@ -207,7 +207,7 @@ def test_each_app_runs_its_factory_like_the_launcher(
     name: str, services: dict[str, Any], launcher_commands: dict[str, list[str]]
 ) -> None:
     command = services[name]["command"]
-    factory = f"services.{name}.entrypoints.api:create_app"
+    factory = f"services.{name}.bootstrap:create_app"
     assert command[:4] == ["python", "-m", "shared.runtime.serve", factory], command
     module, _, attribute = factory.partition(":")
     assert callable(getattr(importlib.import_module(module), attribute))

@@ -17,9 +17,9 @@ import nats
 import orjson
 import pytest
 
-from services.reporting.entrypoints.api import create_app as reporting_app
+from services.reporting.bootstrap import create_app as reporting_app
 from services.reporting.settings import ReportingSettings
-from services.visits.entrypoints.api import create_app as visits_app
+from services.visits.bootstrap import create_app as visits_app
 from services.visits.settings import VisitsSettings
 from tests.support.service_app import TOKEN, auth_headers, running_app, serving, settings_values
 

@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from services.pairing import handlers
-from services.reporting.entrypoints.api import create_app as reporting_app
+from services.reporting.bootstrap import create_app as reporting_app
 from services.reporting.settings import ReportingSettings
-from services.visits.entrypoints.api import create_app as visits_app
+from services.visits.bootstrap import create_app as visits_app
 from services.visits.settings import VisitsSettings
 from shared.clock import ManualClock
 from shared.contracts.pairing import EndReason

@@ -221,7 +221,7 @@ def _is(process: psutil.Process, name: str) -> bool:
         return bool(command) and Path(command[0]).name == "nats-server"
     if name == "log writer":
         return "shared.launcher.logwriter" in command
-    return f"services.{name}.entrypoints.api:create_app" in command
+    return f"services.{name}.bootstrap:create_app" in command
 
 
 def survivors(processes: list[psutil.Process], timeout: float = 30) -> list[str]:

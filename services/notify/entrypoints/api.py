@@ -1,12 +1,8 @@
-"""HTTP routes of the notify service (health, metrics and feed until its domain lands)."""
+"""HTTP routes of the notify service: none yet (health, metrics and feed come with the runtime).
 
-from fastapi import FastAPI
+The app is built from the service's spec (`services/notify/bootstrap.py`).
+"""
 
-from services.notify.bootstrap import build_runtime
-from services.notify.settings import NotifySettings
-from shared.runtime import create_service_app
+from fastapi import APIRouter
 
-
-def create_app(settings: NotifySettings | None = None) -> FastAPI:
-    """The notify service's app (`uvicorn --factory services.notify.entrypoints.api:create_app`)."""
-    return create_service_app(build_runtime(settings), [], title="carepair notify")
+ROUTERS: tuple[APIRouter, ...] = ()

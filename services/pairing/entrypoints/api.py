@@ -1,18 +1,17 @@
-"""The pairing service's app: commands, queries, and its refusals in the shared error shape."""
+"""The pairing service's HTTP side: its routers, and its refusals in the shared error shape.
+
+The app is built from the service's spec (`services/pairing/bootstrap.py`).
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from services.pairing.bootstrap import build_runtime
 from services.pairing.domain.identity import InvalidIdentity
 from services.pairing.domain.rank import InvalidRank
 from services.pairing.domain.refusals import Refused
 from services.pairing.entrypoints import commands, queries
-from services.pairing.settings import PairingSettings
-from shared.clock import Clock
-from shared.runtime import create_service_app
 from shared.web.errors import error_body
 
 
@@ -44,11 +43,10 @@ async def invalid_rank(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("invalid_input", str(exc), details), status_code=422)
 
 
-def create_app(settings: PairingSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    """The pairing service's app (`uvicorn --factory services.pairing.entrypoints.api:create_app`)."""
-    runtime = build_runtime(settings, clock)
-    app = create_service_app(runtime, [commands.router, queries.router], title="carepair pairing")
-    app.add_exception_handler(Refused, refused)
-    app.add_exception_handler(InvalidIdentity, invalid_identity)
-    app.add_exception_handler(InvalidRank, invalid_rank)
-    return app
+ROUTERS = (commands.router, queries.router)
+
+EXCEPTION_HANDLERS = (
+    (Refused, refused),
+    (InvalidIdentity, invalid_identity),
+    (InvalidRank, invalid_rank),
+)

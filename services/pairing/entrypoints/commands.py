@@ -36,6 +36,7 @@ from shared.contracts.pairing import (
     SubjectSituationChanged,
 )
 from shared.eventstore import AppendResult
+from shared.runtime.web import deps_of
 from shared.web.actor import CommandMeta
 from shared.web.consistency import POSITION_HEADER, ConsistentRead, format_token
 from shared.web.errors import ApiError
@@ -44,8 +45,7 @@ from shared.web.security import requires
 router = APIRouter(tags=["pairing commands"], dependencies=[requires("pairing.commands")])
 
 
-def deps(request: Request) -> handlers.PairingDeps:
-    return request.app.state.runtime.components["deps"]  # type: ignore[no-any-return]
+deps = deps_of(handlers.PairingDeps)
 
 
 def accepted(response: Response, id_: str, result: AppendResult) -> Accepted:

@@ -1,19 +1,19 @@
-"""HTTP routes of the reporting service: compliance queries over its read models."""
+"""HTTP routes of the reporting service: compliance queries over its read models.
+
+The app is built from the service's spec (`services/reporting/bootstrap.py`).
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from services.reporting import handlers
-from services.reporting.bootstrap import build_runtime
 from services.reporting.domain.compliance import CONTACTS_PER_YEAR, VISITS_PER_YEAR
-from services.reporting.settings import ReportingSettings
-from shared.clock import Clock
-from shared.runtime import create_service_app
+from shared.runtime import Basics
 from shared.web.consistency import ConsistentRead
 from shared.web.security import requires
 
@@ -35,13 +35,12 @@ class PairingCompliance(BaseModel):
 @router.get("/pairings/{pairing_id}", response_model=PairingCompliance)
 async def pairing_compliance(
     pairing_id: uuid.UUID,
-    request: Request,
+    basics: Basics,
     _consistent: ConsistentRead,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> PairingCompliance:
-    runtime = request.app.state.runtime
-    year = year or runtime.clock.today().year
-    async with runtime.engine.connect() as conn:
+    year = year or basics.today().year
+    async with basics.engine.connect() as conn:
         tally = await handlers.year_tally(conn, pairing_id, year)
     return PairingCompliance(
         pairing_id=pairing_id,
@@ -50,8 +49,3 @@ async def pairing_compliance(
         visits=tally.visits,
         meets_standard=tally.meets_standard,
     )
-
-
-def create_app(settings: ReportingSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    """The reporting service's app (`uvicorn --factory services.reporting.entrypoints.api:create_app`)."""
-    return create_service_app(build_runtime(settings, clock), [router], title="carepair reporting")

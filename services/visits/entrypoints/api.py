@@ -1,21 +1,21 @@
-"""HTTP routes of the visits service: translate requests into commands, nothing more."""
+"""HTTP routes of the visits service: translate requests into commands, nothing more.
+
+The app is built from the service's spec (`services/visits/bootstrap.py`).
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date
 
-from fastapi import APIRouter, FastAPI, Request, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
 from services.visits import handlers
-from services.visits.bootstrap import build_runtime
 from services.visits.domain.visit import LogVisit, VisitRejected
-from services.visits.settings import VisitsSettings
-from shared.clock import Clock
 from shared.contracts.visits import ContactMode
 from shared.eventstore import ConcurrencyConflict
-from shared.runtime import create_service_app
+from shared.runtime import Basics
 from shared.web.actor import CommandMeta
 from shared.web.bodies import RequestBody
 from shared.web.consistency import POSITION_HEADER, format_token
@@ -44,12 +44,11 @@ class VisitAccepted(BaseModel):
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=VisitAccepted)
 async def log_visit(
-    body: VisitCreate, meta: CommandMeta, request: Request, response: Response
+    body: VisitCreate, meta: CommandMeta, basics: Basics, response: Response
 ) -> VisitAccepted:
     command = LogVisit(**body.model_dump())
     try:
-        today = request.app.state.runtime.clock.today()
-        result = await handlers.log_visit(command, request.app.state.store, meta, today)
+        result = await handlers.log_visit(command, basics.store, meta, basics.today())
     except VisitRejected as exc:
         raise ApiError(422, exc.code, str(exc)) from exc
     except ConcurrencyConflict as exc:
@@ -57,8 +56,3 @@ async def log_visit(
     token = format_token("visits", result.last_position)
     response.headers[POSITION_HEADER] = token
     return VisitAccepted(visit_id=body.visit_id, position=token)
-
-
-def create_app(settings: VisitsSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    """The visits service's app (`uvicorn --factory services.visits.entrypoints.api:create_app`)."""
-    return create_service_app(build_runtime(settings, clock), [router], title="carepair visits")

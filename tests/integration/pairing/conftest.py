@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.pairing.entrypoints.api import create_app
+from services.pairing.bootstrap import create_app
 from services.pairing.settings import PairingSettings
 from shared.clock import ManualClock
 from tests.support.pairing_world import TODAY

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 from fastapi import FastAPI
 
-from services.pairing.entrypoints.api import create_app
+from services.pairing.bootstrap import create_app
 from services.pairing.entrypoints.importer.cli import Status, Summary, import_file
 from services.pairing.entrypoints.importer.template import CADRES, SUBJECTS, Kind
 from services.pairing.settings import PairingSettings

@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from services.pairing import handlers
 from services.pairing.adapters.tables import pairing_history
 from services.pairing.domain.refusals import Refused
-from services.pairing.scheduled import apply_due_changes
+from services.pairing.entrypoints.schedules import apply_due_changes
 from shared.contracts.pairing import (
     CadreRegistered,
     EndReason,

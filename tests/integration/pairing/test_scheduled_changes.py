@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,8 @@ import pytest
 
 from services.pairing import handlers, views
 from services.pairing.domain.refusals import Refused
-from services.pairing.scheduled import ScheduledChanges, apply_due_changes
+from services.pairing.entrypoints.schedules import SCHEDULED_CHANGES, apply_due_changes
+from services.pairing.settings import PairingSettings
 from shared.contracts.pairing import CadreTransferred, EndReason, Situation, SubjectSituationChanged
 from shared.contracts.people import Links
 from shared.eventstore import Metadata
@@ -27,6 +28,9 @@ from tests.support.pairing_world import TODAY, World
 META = Metadata(actor="operator:test")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YEAR_S_EVE = date(2026, 12, 31)
+
+# The settings the job reads its time from: 00:30, the default of CAREPAIR_PAIRING_DAILY_AT.
+AT_HALF_PAST_MIDNIGHT = PairingSettings.model_construct(pairing_daily_at="00:30")
 
 
 @pytest.fixture
@@ -63,7 +67,7 @@ def test_a_retirement_dated_ahead_takes_effect_at_half_past_midnight_on_its_date
     assert queue(world) == []
     assert world.run(world.deps.repo.cadre("c-1")).can_take_pairings  # retires on the 31st, not now
 
-    job = ScheduledChanges(world.deps, time(0, 30))
+    job = SCHEDULED_CHANGES.job(world.deps, world.clock, AT_HALF_PAST_MIDNIGHT)
     running = world.loop.create_task(job.run())
     try:
         world.run(asyncio.wait_for(world.clock.next_wake(), 5))

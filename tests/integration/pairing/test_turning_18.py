@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.pairing import handlers
-from services.pairing.watchers import AdultWatcher, eighteenth_birthday, mark_adults
+from services.pairing.entrypoints.schedules import ADULT_WATCH, eighteenth_birthday, mark_adults
+from services.pairing.settings import PairingSettings
 from shared.contracts.pairing import Situation, SubjectRegistered
 from shared.contracts.people import (
     CareSetting,
@@ -20,6 +21,9 @@ from tests.support.pairing_people import VILLAGE, orphan, unit_leader
 from tests.support.pairing_world import World
 
 META = Metadata(actor="operator:test")
+
+# The settings the job reads its time from: 00:30, the default of CAREPAIR_PAIRING_DAILY_AT.
+AT_HALF_PAST_MIDNIGHT = PairingSettings.model_construct(pairing_daily_at="00:30")
 
 
 def test_the_watcher_records_turned_18_once_on_the_birthday_and_opens_a_review() -> None:
@@ -67,7 +71,7 @@ def test_a_leap_day_birthday_turns_18_on_the_first_of_march() -> None:
 def test_the_watcher_runs_at_start_and_then_at_half_past_midnight_in_gansu() -> None:
     """The clock drives the days: the birthday is noticed at 00:30 local, 16:30 UTC the day before."""
     world = World()
-    watcher = AdultWatcher(world.deps, time(0, 30))
+    watcher = ADULT_WATCH.job(world.deps, world.clock, AT_HALF_PAST_MIDNIGHT)
     try:
         world.clock.set(datetime(2026, 3, 9, 23, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
         world.run(handlers.register_subject(world.deps, orphan("s-1", date(2008, 3, 10)), META))

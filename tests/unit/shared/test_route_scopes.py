@@ -45,7 +45,7 @@ def build_app(service: str) -> FastAPI:
         # Every caller is recognised here, so that only the scope can refuse it.
         peer_tokens=",".join(f"{caller}:{token}" for caller, token in TOKENS.items()),
     )
-    return importlib.import_module(f"services.{service}.entrypoints.api").create_app(settings)  # type: ignore[no-any-return]
+    return importlib.import_module(f"services.{service}.bootstrap").create_app(settings)  # type: ignore[no-any-return]
 
 
 APPS = {service: build_app(service) for service in SERVICES}

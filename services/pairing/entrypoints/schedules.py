@@ -1,0 +1,127 @@
+"""The pairing service's timers: jobs that the calendar starts, as routes are started by requests.
+
+Each runs once when the service starts, to catch up on the days it was down, and then every day
+at `CAREPAIR_PAIRING_DAILY_AT` (00:30) in the programme's zone; the service's spec declares them
+(`SCHEDULES`) and the runtime runs them. Each is idempotent, so a repeat, or the round of
+another process of the service, adds nothing.
+
+- **`adult-watch`** (`mark_adults`): an orphan turns 18 without anyone reporting it. The round
+  looks at every active orphan (birth dates are sealed, so it reads the streams) and records
+  `SubjectSituationChanged(turned_18)` for those whose 18th birthday has passed; that opens the
+  review of their pairing as any reported change does. A subject who already has it is skipped.
+- **`scheduled-changes`** (`apply_due_changes`): changes dated ahead take effect on their day. A
+  retirement, transfer or ending dated after the programme's today is recorded in its stream as
+  a scheduled change (`CadreDepartureScheduled`, `PairingEndScheduled`) and changes nothing else.
+  The round finds, in the read model `scheduled_changes`, those due by today and appends the
+  real event (`CadreRetired`, `CadreTransferred`, `PairingEnded`), decided from the stream
+  itself. Registries, reactions and other services therefore see the real event only when it
+  happens. A change already applied, replaced or overtaken decides nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from services.pairing.adapters.tables import scheduled_changes, subject_index
+from services.pairing.domain import cadre as cadres
+from services.pairing.domain import subject as subjects
+from services.pairing.domain.eligibility import ADULT_AGE, full_years
+from services.pairing.handlers import PairingDeps
+from services.pairing.settings import PairingSettings
+from shared.contracts.pairing import Situation, SubjectSituationChanged
+from shared.contracts.people import SubjectCategory
+from shared.eventstore import AppendResult, ConcurrencyConflict, Metadata
+from shared.personal import PersonErased
+from shared.runtime import Schedule
+
+# --- adult-watch ---------------------------------------------------------------------------
+
+
+def eighteenth_birthday(born: date) -> date:
+    try:
+        return born.replace(year=born.year + ADULT_AGE)
+    except ValueError:  # born on 29 February: the birthday counts on 1 March
+        return date(born.year + ADULT_AGE, 3, 1)
+
+
+async def mark_adults(deps: PairingDeps) -> int:
+    """Records turned_18 for every active orphan now adult; returns how many were recorded."""
+    today = deps.today()
+    async with deps.engine.connect() as conn:
+        orphan_ids = (
+            (
+                await conn.execute(
+                    sa.select(subject_index.c.subject_id).where(
+                        subject_index.c.category == SubjectCategory.orphan.value,
+                        subject_index.c.status == "active",
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    meta = Metadata(actor="pairing:calendar")
+    recorded = 0
+    for subject_id in orphan_ids:
+        state = await deps.repo.subject(subject_id)
+        if state.details is None or state.exited or Situation.turned_18 in state.situation:
+            continue
+        born = state.details.birth_date
+        if not isinstance(born, date) or full_years(born, today) < ADULT_AGE:
+            continue  # an erased birth date cannot be judged
+        change = SubjectSituationChanged(
+            subject_id=subject_id, situation=Situation.turned_18, effective_on=eighteenth_birthday(born)
+        )
+        try:
+            await deps.repo.append_subject(state, subjects.decide_situation(state, change, today), meta)
+            recorded += 1
+        except ConcurrencyConflict:
+            continue  # changed meanwhile: tomorrow's round sees it again
+    return recorded
+
+
+# --- scheduled-changes ---------------------------------------------------------------------
+
+
+async def apply_due_changes(deps: PairingDeps) -> int:
+    """Appends every scheduled change due by today; returns how many took effect."""
+    today = deps.today()
+    async with deps.engine.connect() as conn:
+        due = (
+            await conn.execute(
+                sa.select(scheduled_changes.c.stream, scheduled_changes.c.owner_id)
+                .where(scheduled_changes.c.effective_on <= today)
+                .order_by(scheduled_changes.c.effective_on, scheduled_changes.c.owner_id)
+            )
+        ).all()
+    meta = Metadata(actor="pairing:calendar")
+    applied = 0
+    for stream, owner_id in due:
+        try:
+            if await _apply(deps, stream, owner_id, today, meta) is not None:
+                applied += 1
+        except (ConcurrencyConflict, PersonErased):
+            continue  # written meanwhile: the next round decides again; erased: nothing to write
+    return applied
+
+
+async def _apply(
+    deps: PairingDeps, stream: str, owner_id: str, today: date, meta: Metadata
+) -> AppendResult | None:
+    """Appends the real event of the stream's change if it is still pending and due."""
+    if stream == "cadre":
+        cadre = await deps.repo.cadre(owner_id)
+        events = cadres.decide_due(cadre, today)
+        return await deps.repo.append_cadre(cadre, events, meta) if events else None
+    subject = await deps.repo.subject(owner_id)
+    events = subjects.decide_due_end(subject, today)
+    return await deps.repo.append_subject(subject, events, meta) if events else None
+
+
+ADULT_WATCH = Schedule[PairingDeps].daily("adult-watch", mark_adults, at=PairingSettings.daily_at)
+SCHEDULED_CHANGES = Schedule[PairingDeps].daily(
+    "scheduled-changes", apply_due_changes, at=PairingSettings.daily_at
+)
+SCHEDULES = (ADULT_WATCH, SCHEDULED_CHANGES)

@@ -8,7 +8,8 @@ A worker implements `step()`, one round of its work, and the loop does the rest:
   `describe`), `healthy` turns false, and the loop waits a capped exponential backoff with
   jitter (`wait_after_failure`, which a worker may spend otherwise, for example following a feed)
   before it steps again; the first step that succeeds makes it healthy and resets the backoff;
-- `stop()` cuts every wait short and lets the current step finish; `finish()` runs last.
+- `stop()` cuts every wait short (`_sleep`, `_sleep_until`, `unless_stopped`) and lets the
+  current step finish; `finish()` runs last.
 
 `ServiceRuntime.spawn` starts a worker's `run()` and, at shutdown, calls `stop()` and gives it a
 grace period to finish its current step.
@@ -19,14 +20,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
 from shared.clock import Clock
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 MIN_BACKOFF = 0.2
 MAX_BACKOFF = 10.0
@@ -132,6 +136,19 @@ class Worker:
     @property
     def stopping(self) -> bool:
         return self._stopping.is_set()
+
+    async def unless_stopped(self, awaitable: Awaitable[T]) -> T | None:
+        """The result of `awaitable`, or None (and it is cancelled) if the worker is told to stop first."""
+        work = asyncio.ensure_future(awaitable)
+        stopper = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait((work, stopper), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not work.done():
+                work.cancel()
+            await asyncio.gather(work, stopper, return_exceptions=True)
+        return None if work.cancelled() else work.result()
 
     async def _sleep(self, seconds: float) -> None:
         """Waits `seconds`, or less if the worker is told to stop meanwhile."""

@@ -114,15 +114,14 @@ class JetStreamConsumer:
             config=config,
         )
 
-    async def _fetch(self, subscription: Any) -> list[Msg]:
-        """Waits for the first message, then takes those the server has waiting behind it.
+    async def _fetch_behind(self, subscription: Any, first: list[Msg]) -> list[Msg]:
+        """`first` and the messages the server has waiting behind it.
 
         Each delivered message says how many more are pending for this consumer. A lone event
         is handled at once; a backlog is taken in pages of up to `batch`. (nats-py's
         `fetch(n)` with a lingering request would wait until n messages arrived or its timeout
         passed, holding a lone event back.)
         """
-        first = await subscription.fetch(1, timeout=self._fetch_timeout)
         waiting = min(_pending_after(first[-1]), self._batch - 1)
         if waiting <= 0:
             return first
@@ -232,7 +231,9 @@ class _ProducerFollower(Worker):
             self._idle = 0.0
             await consumer._probe_feed_if_up(producer)
         try:
-            messages = await consumer._fetch(self._subscription)
+            # Waiting for the first message is idle time: a stop ends it (what the server
+            # delivers meanwhile is not acknowledged, so it is delivered again).
+            first = await self.unless_stopped(self._subscription.fetch(1, timeout=consumer._fetch_timeout))
         except (NatsTimeoutError, TimeoutError):
             self._idle += consumer._fetch_timeout
             # Quiet for a while, or NATS lost and reconnecting: ask the feed.
@@ -240,8 +241,10 @@ class _ProducerFollower(Worker):
                 self._idle = 0.0
                 await consumer._probe_feed_if_up(producer)
             return True
+        if first is None:
+            return False  # stopping
         self._idle = 0.0
-        await consumer._handle(producer, messages)
+        await consumer._handle(producer, await consumer._fetch_behind(self._subscription, first))
         return True
 
     async def after_failure(self, exc: Exception) -> None:
@@ -324,4 +327,5 @@ class LocalConsumer(Worker):
         return bool(page)
 
     async def idle(self) -> None:
-        await self._source.committed.wait_beyond(self._runner.position(self._producer), self._poll)
+        position = self._runner.position(self._producer)
+        await self.unless_stopped(self._source.committed.wait_beyond(position, self._poll))

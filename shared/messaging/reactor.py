@@ -57,7 +57,7 @@ class Reactor(Worker):
         return {"reactor": self.name, "position": self.position}
 
     async def idle(self) -> None:
-        await self._source.committed.wait_beyond(self.position, self._poll)
+        await self.unless_stopped(self._source.committed.wait_beyond(self.position, self._poll))
 
     async def step(self) -> bool:
         """Handles one page; False when there was nothing new."""

@@ -174,7 +174,7 @@ class Relay(Worker):
         if self.standby:
             await self._sleep(self._poll_interval)
         else:
-            await self._source.committed.wait_beyond(self.position, self._poll_interval)
+            await self.unless_stopped(self._source.committed.wait_beyond(self.position, self._poll_interval))
 
     async def after_failure(self, exc: Exception) -> None:
         # NATS or the database is down: make sure of the stream, and of the lease, again.

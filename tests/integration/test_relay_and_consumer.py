@@ -190,38 +190,27 @@ async def test_a_consumer_takes_a_backlog_as_one_page_and_a_lone_event_without_l
 ) -> None:
     await append_things(store, range(5))
     relay = relay_for(store, nats_url, stream)
-    asked: list[int] = []  # the batch size of every fetch the consumer makes
+    pages: list[list[int]] = []  # the positions of every page the read model is given
     async with recording_runner(store) as runner:
-        consumer = await _consumer(store, nats_url, stream, runner)
-        fetch_page = consumer._fetch
+        apply = runner.apply
 
-        async def spying(subscription: Any) -> Any:
-            if not getattr(subscription, "spied", False):
-                real = subscription.fetch
+        async def recording_apply(producer: str, events: list[Any]) -> None:
+            pages.append([e.position for e in events])
+            await apply(producer, events)
 
-                async def fetch(batch: int = 1, timeout: float | None = 5, **kw: Any) -> Any:
-                    asked.append(batch)
-                    return await real(batch, timeout, **kw)
-
-                subscription.fetch, subscription.spied = fetch, True
-            return await fetch_page(subscription)
-
-        consumer._fetch = spying  # type: ignore[method-assign]
-
-        async def applied_and_fetched(position: int, fetches: int) -> bool:
-            return await _runner_at(runner, position) and len(asked) >= fetches
-
+        runner.apply = recording_apply  # type: ignore[method-assign]
+        # No feed, so that every event comes from JetStream; a fetch that lingered for a full
+        # page would hold a lone event for its whole 30 s timeout.
+        consumer = JetStreamConsumer(runner, NatsConnection(nats_url, "c"), stream, {}, fetch_timeout=30)
         async with running(relay):
             await eventually(lambda: _at(relay, 5))
             async with running(consumer):
-                # The feed may bring the events first (the consumer asks it when it starts);
-                # what is measured is how JetStream's messages are fetched, so wait for those.
-                await eventually(lambda: applied_and_fetched(5, 2))
+                await eventually(lambda: _runner_at(runner, 5))
                 await store.append("lone", NO_STREAM, [thing(9)], META)
-                await eventually(lambda: applied_and_fetched(6, 3))
-    # The first message says four more wait: they are asked for exactly, in one page. The
-    # lone event's message says none wait, so nothing lingers for more.
-    assert asked[:3] == [1, 4, 1]
+                await eventually(lambda: _runner_at(runner, 6), timeout=15)
+    # The first message says four more wait: they come in the same page. The lone event's
+    # message says none wait, so it is applied alone, at once.
+    assert pages == [[1, 2, 3, 4, 5], [6]]
     assert await seen_positions(store) == [1, 2, 3, 4, 5, 6]
 
 

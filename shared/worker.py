@@ -22,7 +22,7 @@ import contextlib
 import random
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
@@ -56,6 +56,14 @@ def describe(exc: BaseException) -> str:
         first_line = str(exc).splitlines()[0] if str(exc) else ""
         return f"{type(exc).__name__}: {first_line[:200]}" if first_line else type(exc).__name__
     return type(exc).__name__
+
+
+class Runnable(Protocol):
+    """What a service process runs in the background: a `Worker`, or a group of them."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class Worker:

@@ -37,6 +37,7 @@ from shared.personal import (
 from shared.runtime.memory import freeze_startup_objects
 from shared.runtime.spec import D, ReactorSpec, ServiceSpec
 from shared.settings import Settings
+from shared.worker import Runnable
 
 log = structlog.get_logger(__name__)
 
@@ -63,7 +64,7 @@ class ServiceRuntime(Generic[D]):
         self.runners: dict[str, ProjectionRunner] = {}
         self._fakes = fakes
         self._deps: D | None = None
-        self._workers: list[Any] = []
+        self._workers: list[Runnable] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._feeds: list[FeedClient] = []
 
@@ -169,8 +170,8 @@ class ServiceRuntime(Generic[D]):
         """Messages its consumers refused for a missing or wrong signature, since it started."""
         return sum(sum(getattr(w, "forged", {}).values()) for w in self._workers)
 
-    def spawn(self, worker: Any, label: str) -> None:
-        """Runs a worker (anything with `run()` and `stop()`) until the service stops."""
+    def spawn(self, worker: Runnable, label: str) -> None:
+        """Runs a worker until the service stops; `/readyz` shows its health under `label`."""
         self._workers.append(worker)
         self._tasks.append(asyncio.create_task(worker.run(), name=f"{self.name}-{label}"))
 

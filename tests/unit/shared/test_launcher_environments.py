@@ -11,9 +11,10 @@ import pytest
 from shared.launcher import cli
 from shared.launcher.environments import settings_class
 from shared.launcher.secrets import embedded_secrets
+from shared.roster import GATEWAY
+from shared.roster import SERVICE_NAMES as SERVICES
 from shared.web.scopes import callers_of
 
-SERVICES = ("pairing", "visits", "notify", "reporting")
 GIVEN_MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
 LAUNCHER_ENV = {
     "CAREPAIR_MASTER_KEY": GIVEN_MASTER_KEY,
@@ -79,7 +80,7 @@ def test_a_service_gets_its_own_secrets_and_the_tokens_of_its_callers_only(
     assert env["CAREPAIR_NATS_USER"] == name
 
 
-@pytest.mark.parametrize("name", [*SERVICES, "gateway"])
+@pytest.mark.parametrize("name", [*SERVICES, GATEWAY.name])
 def test_each_child_loads_its_settings_from_that_environment(
     name: str, environments: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

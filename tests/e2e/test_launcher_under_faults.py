@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.launcher.nats_server import listening
+from carepair.launcher.nats_server import listening
 from tests.support.launcher import Carepair, survivors
 
 pytestmark = pytest.mark.e2e

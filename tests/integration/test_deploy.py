@@ -29,11 +29,11 @@ import pytest
 from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
 
-from shared.launcher import cli
-from shared.launcher.nats_auth import SERVICES as NATS_SERVICES
-from shared.launcher.nats_auth import authorization_block, password_variable, service_users
-from shared.launcher.nats_server import EmbeddedNats, free_port
-from shared.launcher.secrets import OPERATOR, TOKEN_HOLDERS
+from carepair.launcher import up
+from carepair.launcher.nats_auth import SERVICES as NATS_SERVICES
+from carepair.launcher.nats_auth import authorization_block, password_variable, service_users
+from carepair.launcher.nats_server import EmbeddedNats, free_port
+from carepair.launcher.secrets import OPERATOR, TOKEN_HOLDERS
 from shared.messaging.signing import signing_keys
 from shared.messaging.stream import StreamSettings
 from shared.roster import GATEWAY, ROSTER, SERVICE_NAMES, member
@@ -45,7 +45,7 @@ COMPOSE_FILE = DEPLOY / "docker-compose.yml"
 DOCKERFILE = DEPLOY / "Dockerfile"
 NATS_CONF = DEPLOY / "nats.conf"
 
-LAUNCHER_PORTS: dict[str, int] = cli.ports()
+LAUNCHER_PORTS: dict[str, int] = up.ports()
 APP_SERVICES = tuple(m.name for m in ROSTER)
 INFRASTRUCTURE = {"nats", "postgres"}
 
@@ -216,7 +216,7 @@ def test_the_gateway_waits_for_every_service(services: dict[str, Any]) -> None:
 @pytest.fixture(scope="module")
 def launcher_commands() -> dict[str, list[str]]:
     """The command `carepair up` runs for each process."""
-    return {name: cli.service_command(name, port) for name, port in LAUNCHER_PORTS.items()}
+    return {name: up.service_command(name, port) for name, port in LAUNCHER_PORTS.items()}
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -291,7 +291,7 @@ def test_settings_load_from_the_rendered_environment(
     assert len(set(presented.values())) == len(presented), "processes share a token"
     # It signs with its own key, and holds the keys of the producers it consumes, no others.
     assert settings.signing_key.get_secret_value() == secret_values[f"CAREPAIR_{name.upper()}_SIGNING_KEY"]
-    followed = cli.producers_followed_by(name)
+    followed = up.producers_followed_by(name)
     assert signing_keys(settings.producer_signing_keys.get_secret_value()) == {
         p: [secret_values[f"CAREPAIR_{p.upper()}_SIGNING_KEY"].encode()] for p in followed
     }

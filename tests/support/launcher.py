@@ -72,7 +72,7 @@ class Carepair:
             [
                 sys.executable,
                 "-m",
-                "shared.launcher.cli",
+                "carepair.cli",
                 "up",
                 "--data-dir",
                 str(self.data_dir),
@@ -220,7 +220,7 @@ def _is(process: psutil.Process, name: str) -> bool:
     if name == "nats":
         return bool(command) and Path(command[0]).name == "nats-server"
     if name == "log writer":
-        return "shared.launcher.logwriter" in command
+        return "carepair.launcher.logwriter" in command
     return f"services.{name}.entrypoints.api:create_app" in command
 
 

@@ -15,7 +15,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from shared.launcher.nats_server import free_port
+from carepair.launcher.nats_server import free_port
 
 # Every service process of a test presents TOKEN, and is known to the others as reporting, the
 # one caller that reads a feed; the tests call each service as the caller that owns its routes.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.launcher.environments import settings_class
+from carepair.launcher.environments import settings_class
 from shared.roster import GATEWAY, ROSTER, SERVICE_NAMES, SERVICES, member
 from shared.settings import CallerSettings
 from tests.support.apps import app_factory

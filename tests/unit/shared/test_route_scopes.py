@@ -19,7 +19,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from shared.launcher.secrets import OPERATOR, TOKEN_HOLDERS
+from carepair.launcher.secrets import OPERATOR, TOKEN_HOLDERS
 from shared.roster import SERVICE_NAMES as SERVICES
 from shared.web.scopes import GRANTS, callers_of, feed_scope
 from tests.support.apps import app_factory

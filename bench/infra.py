@@ -18,9 +18,9 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import URL, make_url
 
+from carepair.launcher.nats_server import EmbeddedNats
 from shared.database import migrate
 from shared.eventstore import EVENTSTORE_MIGRATIONS
-from shared.launcher.nats_server import EmbeddedNats
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, create_model, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL
 
@@ -16,9 +16,9 @@ from shared.database import service_database_url
 from shared.eventstore.limits import DEFAULT_MAX_EVENT_BYTES
 from shared.messaging.signing import signing_keys
 from shared.personal.master_key import InvalidMasterKey, MasterKey
+from shared.roster import GATEWAY, ROSTER, SERVICES, member
 from shared.web.limits import BODY_TIMEOUT_SECONDS, MAX_BODY_BYTES, MAX_HEADER_BYTES, LimitOptions
 
-SERVICES = ("pairing", "visits", "notify", "reporting")
 PLACEHOLDERS = ("changeme", "change-me", "change_me", "placeholder", "secret", "example", "xxx", "todo")
 
 
@@ -71,21 +71,46 @@ def programme_clock() -> SystemClock:
         raise ValueError(str(exc.errors()[0]["ctx"]["error"])) from None
 
 
-class CallerSettings(ProgrammeSettings):
-    """What every carepair process that calls services reads: where they are, and its credential."""
+def _url_fields() -> dict[str, Any]:
+    """`<name>_url` for every process of the roster (`CAREPAIR_<NAME>_URL`), on its port by default."""
+    return {
+        f"{m.name}_url": (str, Field(f"http://127.0.0.1:{m.port()}", description=f"where {m.name} listens"))
+        for m in ROSTER
+    }
+
+
+def _database_fields() -> dict[str, Any]:
+    """`<name>_database_url` for every service (`CAREPAIR_<NAME>_DATABASE_URL`): its own database."""
+    return {
+        f"{m.name}_database_url": (
+            str | None,
+            Field(None, description=f"{m.name}'s database; derived if unset"),
+        )
+        for m in SERVICES
+    }
+
+
+# The fields above come from the roster, so that a new service needs no new setting.
+if TYPE_CHECKING:
+    _WithUrls = ProgrammeSettings
+else:
+    _WithUrls = create_model("_WithUrls", __base__=ProgrammeSettings, **_url_fields())
+
+
+class CallerSettings(_WithUrls):
+    """What every carepair process that calls services reads: where they are, and its credential.
+
+    Where each process of the roster listens is `CAREPAIR_<NAME>_URL` (`url_of(name)`), by
+    default on this machine at its roster port.
+    """
 
     service_token: SecretStr = Field(..., description="this process's credential to other services")
     development: bool = Field(
         False, description="secrets carepair up made for a local run: weak ones and NATS without a user pass"
     )
 
-    pairing_url: str = "http://127.0.0.1:8081"
-    visits_url: str = "http://127.0.0.1:8082"
-    notify_url: str = "http://127.0.0.1:8083"
-    reporting_url: str = "http://127.0.0.1:8084"
-
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = GATEWAY.port()
     log_level: str = "info"
     max_body_bytes: int = Field(
         MAX_BODY_BYTES, ge=1024, le=64 * 1024 * 1024, description="the largest request body taken"
@@ -115,22 +140,26 @@ class CallerSettings(ProgrammeSettings):
         if not self.development:
             refuse_placeholder(variable, value)
 
-    def url_of(self, service: str) -> str:
-        return str(getattr(self, f"{service}_url"))
+    def url_of(self, name: str) -> str:
+        """Where the roster's process `name` listens; raises `KeyError` for one not in the roster."""
+        return str(getattr(self, f"{member(name).name}_url"))
 
     def service_urls(self) -> dict[str, str]:
-        return {name: self.url_of(name) for name in SERVICES}
+        """Where each service behind the gateway listens, in the roster's order."""
+        return {m.name: self.url_of(m.name) for m in SERVICES}
 
 
-class Settings(CallerSettings):
+if TYPE_CHECKING:
+    _WithDatabases = CallerSettings
+else:
+    _WithDatabases = create_model("_WithDatabases", __base__=CallerSettings, **_database_fields())
+
+
+class Settings(_WithDatabases):
     """Everything a carepair service process reads from its environment."""
 
     data_dir: Path = Field(Path("var"), description="where SQLite files and embedded state live")
     database_url: str | None = Field(None, description="PostgreSQL server; unset means SQLite files")
-    pairing_database_url: str | None = None
-    visits_database_url: str | None = None
-    notify_database_url: str | None = None
-    reporting_database_url: str | None = None
     keystore_url: str | None = Field(None, description="the key store database; derived if unset")
 
     nats_url: str = "nats://127.0.0.1:4222"
@@ -199,6 +228,7 @@ class Settings(CallerSettings):
         return peers
 
     def database_for(self, service: str) -> URL:
+        """The service's own database: `CAREPAIR_<SERVICE>_DATABASE_URL`, or derived from the base."""
         override = getattr(self, f"{service}_database_url", None)
         return service_database_url(service, self.database_url, override, self.data_dir)
 

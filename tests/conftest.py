@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL, make_url
 
-from shared.launcher.nats_server import EmbeddedNats
+from carepair.launcher.nats_server import EmbeddedNats
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
-"""The notify service's settings: the common ones, on its own port."""
+"""The notify service's settings: the common ones, on its own port (the roster's)."""
 
+from shared.roster import member
 from shared.settings import Settings
 
 
 class NotifySettings(Settings):
-    port: int = 8083
+    port: int = member("notify").port()

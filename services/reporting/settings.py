@@ -1,7 +1,8 @@
-"""The reporting service's settings: the common ones, on its own port."""
+"""The reporting service's settings: the common ones, on its own port (the roster's)."""
 
+from shared.roster import member
 from shared.settings import Settings
 
 
 class ReportingSettings(Settings):
-    port: int = 8084
+    port: int = member("reporting").port()

@@ -1,7 +1,8 @@
-"""The visits service's settings: the common ones, on its own port."""
+"""The visits service's settings: the common ones, on its own port (the roster's)."""
 
+from shared.roster import member
 from shared.settings import Settings
 
 
 class VisitsSettings(Settings):
-    port: int = 8082
+    port: int = member("visits").port()

@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.launcher.nats_server import listening
+from carepair.launcher.nats_server import listening
+from shared.roster import ROSTER, member
 from tests.support.launcher import Carepair, survivors
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +47,7 @@ def _nats_port(system: Carepair) -> int:
 
 
 def _ports_in_use(system: Carepair) -> list[int]:
-    ports = [system.port_base + i for i in range(5)] + [_nats_port(system)]
+    ports = [m.port(system.port_base) for m in ROSTER] + [_nats_port(system)]
     return [port for port in ports if listening(port)]
 
 
@@ -109,11 +110,12 @@ def test_a_child_that_dies_is_restarted_alone_and_one_that_keeps_dying_stops_car
     )
     system.start()
     _ready(system)
-    pids = {name: system.child(name).pid for name in ["pairing", "notify", "reporting", "gateway", "nats"]}
+    others = [m.name for m in ROSTER if m.name != "visits"]
+    pids = {name: system.child(name).pid for name in [*others, "nats"]}
 
     visits = system.child("visits")
     visits.kill()
-    pairing = httpx.get(f"http://127.0.0.1:{system.port_base + 1}/healthz", timeout=5)
+    pairing = httpx.get(f"http://127.0.0.1:{member('pairing').port(system.port_base)}/healthz", timeout=5)
     assert pairing.status_code == 200  # the rest keep serving while visits is away
     system.wait_for_line("visits was killed by SIGKILL; restarting it")
     assert system.child("visits", other_than=visits.pid).pid != visits.pid

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
+from shared.roster import SERVICE_NAMES, member
 from tests.support.launcher import Carepair
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +46,7 @@ def _exercise(system: Carepair, pairing: uuid.UUID) -> None:
                 break
             time.sleep(0.1)
         assert health.status_code == 200, health.text
-        assert set(health.json()["services"]) == {"pairing", "visits", "notify", "reporting"}
+        assert set(health.json()["services"]) == set(SERVICE_NAMES)
         tokens = []
         for mode in ["phone", "wechat", "sms", "letter", "home", "institution"]:
             created = client.post("/api/visits", json=_visit(pairing, mode))
@@ -62,7 +63,7 @@ def _exercise(system: Carepair, pairing: uuid.UUID) -> None:
         assert (shown.json()["contacts"], shown.json()["visits"]) == (4, 2)
         assert shown.json()["meets_standard"] is True
 
-        reporting = system.port_base + 4
+        reporting = member("reporting").port(system.port_base)
         scraped = httpx.get(f"http://127.0.0.1:{reporting}/metrics", timeout=5).text
         assert "carepair_projection_position_reporting_compliance_visits" in scraped
 

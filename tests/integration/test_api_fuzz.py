@@ -8,7 +8,6 @@ get a 4xx in the one error shape.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from shared.roster import ROSTER
+from tests.support.apps import app_factory
 from tests.support.service_app import auth_headers, serving, settings_values
 
 pytestmark = [pytest.mark.nats, pytest.mark.fuzz]
 
 EXAMPLES = 20  # per operation and mode: bounded, so that the whole fuzz takes about a minute
-SERVICES = ["pairing", "visits", "notify", "reporting", "gateway"]
+SERVICES = [m.name for m in ROSTER]
 HEALTH = {"/readyz", "/healthz"}
 
 
@@ -42,8 +43,7 @@ def test_no_request_generated_from_the_openapi_gets_a_5xx(
     if service == "gateway":
         # The gateway calls the others; with none running, it must still answer 4xx or 503.
         monkeypatch.setenv("CAREPAIR_UPSTREAM_TIMEOUT_SECONDS", "0.5")
-    bootstrap = importlib.import_module(f"services.{service}.bootstrap")
-    with serving(bootstrap.create_app()) as url:
+    with serving(app_factory(service)()) as url:
         schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
         failures: list[str] = []
         statuses: list[int] = []

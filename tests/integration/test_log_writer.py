@@ -15,7 +15,7 @@ def test_the_writer_copies_each_pipe_into_its_log_rotating_and_ends_with_the_pip
         [
             sys.executable,
             "-m",
-            "shared.launcher.logwriter",
+            "carepair.launcher.logwriter",
             "--max-bytes",
             "100",
             "--backups",

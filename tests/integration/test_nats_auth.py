@@ -18,11 +18,11 @@ import pytest
 import sqlalchemy as sa
 from nats.errors import TimeoutError as NatsTimeoutError
 
+from carepair.launcher import up
+from carepair.launcher.nats_server import EmbeddedNats
+from carepair.launcher.settings import LauncherSettings
 from shared.eventstore import NO_STREAM, Metadata
 from shared.eventstore.opener import EventOpener
-from shared.launcher import cli
-from shared.launcher.nats_server import EmbeddedNats
-from shared.launcher.settings import LauncherSettings
 from shared.messaging.connection import NatsConnection
 from shared.messaging.consumer import JetStreamConsumer
 from shared.messaging.permissions import inbox_prefix
@@ -45,7 +45,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def secured_nats(data_dir: Path) -> Iterator[str]:
     """The embedded server with the config `carepair up` writes; it must start."""
     settings = LauncherSettings(stream_name=STREAM.name, subject_prefix=STREAM.subject_prefix)
-    authorization = cli.embedded_nats_authorization(data_dir, settings)
+    authorization = up.embedded_nats_authorization(data_dir, settings)
     server = EmbeddedNats(data_dir / "nats", authorization=authorization)
     server.start()
     try:
@@ -56,7 +56,7 @@ def secured_nats(data_dir: Path) -> Iterator[str]:
 
 def credentials(data_dir: Path, service: str) -> dict[str, str]:
     """What the launcher gives the service: its own NATS user and password."""
-    env = cli.service_environment(data_dir, "nats://unused", cli.ports())[service]
+    env = up.service_environment(data_dir, "nats://unused", up.ports())[service]
     return {"user": env["CAREPAIR_NATS_USER"], "password": env["CAREPAIR_NATS_PASSWORD"]}
 
 

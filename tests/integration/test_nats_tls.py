@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from shared.launcher.nats_server import EmbeddedNats, free_port
+from carepair.launcher.nats_server import EmbeddedNats, free_port
 from shared.messaging.connection import NatsConnection, tls_context
 
 NOW = datetime.datetime.now(datetime.UTC)

@@ -13,8 +13,8 @@ import httpx
 import nats
 import pytest
 
+from carepair.launcher.nats_server import EmbeddedNats, free_port
 from shared.eventstore import NO_STREAM, Metadata
-from shared.launcher.nats_server import EmbeddedNats, free_port
 from shared.messaging.connection import NatsConnection
 from shared.messaging.consumer import JetStreamConsumer
 from shared.messaging.feed import FeedClient, FeedUnavailable

@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from shared.launcher.nats_server import free_port
+from carepair.launcher.nats_server import free_port
 from shared.runtime.serve import HeadDeadlineProtocol
 
 

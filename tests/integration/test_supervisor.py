@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from shared.launcher.supervisor import ChildSpec, CrashLoop, RestartPolicy, Supervisor, describe
+from carepair.launcher.supervisor import ChildSpec, CrashLoop, RestartPolicy, Supervisor, describe
 from tests.support.launcher import survivors
 
 SLEEP = "import time; time.sleep(60)"

@@ -15,14 +15,17 @@ from pathlib import Path
 
 import psutil
 
+from shared.roster import ROSTER, member
 
-def free_port_run(width: int = 5) -> int:
-    """A run of free ports below the kernel's range for outgoing connections.
+
+def free_port_run(width: int | None = None) -> int:
+    """A run of free ports below the kernel's range for outgoing connections, one per process.
 
     A port taken from that range (by binding to port 0) can be taken again by any outgoing
     connection, the services' own included, before the service that was meant to listen on
     it binds; then it fails with "address already in use".
     """
+    width = 1 + max(m.port_offset for m in ROSTER) if width is None else width
     low = _ephemeral_range_start()
     for _ in range(200):
         base = random.randrange(min(20_000, low // 2), low - width)
@@ -72,7 +75,7 @@ class Carepair:
             [
                 sys.executable,
                 "-m",
-                "shared.launcher.cli",
+                "carepair.cli",
                 "up",
                 "--data-dir",
                 str(self.data_dir),
@@ -220,8 +223,8 @@ def _is(process: psutil.Process, name: str) -> bool:
     if name == "nats":
         return bool(command) and Path(command[0]).name == "nats-server"
     if name == "log writer":
-        return "shared.launcher.logwriter" in command
-    return f"services.{name}.bootstrap:create_app" in command
+        return "carepair.launcher.logwriter" in command
+    return member(name).app in command  # the app factory the roster names, as the launcher serves it
 
 
 def survivors(processes: list[psutil.Process], timeout: float = 30) -> list[str]:

@@ -15,7 +15,8 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from shared.launcher.nats_server import free_port
+from carepair.launcher.nats_server import free_port
+from shared.roster import SERVICE_NAMES
 
 # Every service process of a test presents TOKEN, and is known to the others as reporting, the
 # one caller that reads a feed; the tests call each service as the caller that owns its routes.
@@ -40,7 +41,7 @@ def settings_values(
         "peer_tokens": f"reporting:{TOKEN},gateway:{GATEWAY_TOKEN},operator:{OPERATOR_TOKEN}",
         "relay_poll_seconds": 0.2,
         "signing_key": SIGNING_KEY,
-        "producer_signing_keys": ",".join(f"{p}:{SIGNING_KEY}" for p in ("pairing", "visits", "notify")),
+        "producer_signing_keys": ",".join(f"{p}:{SIGNING_KEY}" for p in SERVICE_NAMES),
         # The suite's NATS (embedded, or CAREPAIR_TEST_NATS_URL) runs without users;
         # tests/integration/test_nats_auth.py runs one with them.
         "development": True,

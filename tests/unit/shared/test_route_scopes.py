@@ -19,10 +19,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from shared.launcher.secrets import OPERATOR, TOKEN_HOLDERS
+from carepair.launcher.secrets import OPERATOR, TOKEN_HOLDERS
+from shared.roster import SERVICE_NAMES as SERVICES
 from shared.web.scopes import GRANTS, callers_of, feed_scope
+from tests.support.apps import app_factory
 
-SERVICES = ("pairing", "visits", "notify", "reporting")
 CALLERS = (*TOKEN_HOLDERS, OPERATOR)
 TOKENS = {caller: f"{caller}-tok-{os.urandom(8).hex()}" for caller in CALLERS}
 PUBLIC = {"/healthz", "/readyz", "/metrics"}  # no credential: health and metrics only
@@ -45,7 +46,8 @@ def build_app(service: str) -> FastAPI:
         # Every caller is recognised here, so that only the scope can refuse it.
         peer_tokens=",".join(f"{caller}:{token}" for caller, token in TOKENS.items()),
     )
-    return importlib.import_module(f"services.{service}.bootstrap").create_app(settings)  # type: ignore[no-any-return]
+    app: FastAPI = app_factory(service)(settings)
+    return app
 
 
 APPS = {service: build_app(service) for service in SERVICES}

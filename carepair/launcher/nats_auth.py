@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from shared.messaging.permissions import Permissions, service_permissions
 from shared.messaging.stream import StreamSettings
+from shared.roster import SERVICE_NAMES
 
-SERVICES = ("pairing", "visits", "notify", "reporting")
+SERVICES = SERVICE_NAMES  # each logs in to NATS as a user of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,7 @@ def service_users(passwords: Mapping[str, str], stream: StreamSettings) -> list[
     """A user per service, allowed what that service's relay and consumers need."""
     users = []
     for name in SERVICES:
-        # shared must not import services statically; their specs say what they consume.
+        # Found by the roster name; their specs say what they consume.
         spec = importlib.import_module(f"services.{name}.bootstrap").SPEC
         users.append(NatsUser(name, passwords[name], service_permissions(name, spec.follows(), stream)))
     return users

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.launcher.lock import DataDirInUse, DataDirLock
+from carepair.launcher.lock import DataDirInUse, DataDirLock
 
 
 def test_a_held_lock_refuses_the_next_taker_naming_the_holder(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def free_port() -> int:
 def write_config(path: Path, port: int, store_dir: Path, authorization: str = "") -> Path:
     """Writes a server config: loopback only, JetStream syncing to disk on every write.
 
-    `authorization` is the users block (shared/launcher/nats_auth.py); the file holds their
+    `authorization` is the users block (carepair/launcher/nats_auth.py); the file holds their
     passwords, so it is mode 0600 whatever it was before.
     """
     store_dir.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from shared.launcher.environments import inherited
-from shared.launcher.supervisor import ChildSpec
+from carepair.launcher.environments import inherited
+from carepair.launcher.supervisor import ChildSpec
 
 WRITER = "log writer"
 
@@ -31,7 +31,7 @@ class LogPipes:
     def writer(self, max_bytes: int, backups: int) -> ChildSpec:
         """The log writer process, reading every pipe."""
         pipes = [f"{self._read[name]}:{path}" for name, path in self.paths.items()]
-        command = [sys.executable, "-m", "shared.launcher.logwriter", "--max-bytes", str(max_bytes)]
+        command = [sys.executable, "-m", "carepair.launcher.logwriter", "--max-bytes", str(max_bytes)]
         return ChildSpec(
             WRITER,
             (*command, "--backups", str(backups), *pipes),

@@ -8,8 +8,10 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-SERVICES = ("pairing", "visits", "notify", "reporting")
-TOKEN_HOLDERS = (*SERVICES, "gateway")  # the processes carepair up runs
+from shared.roster import ROSTER, SERVICE_NAMES
+
+SERVICES = SERVICE_NAMES  # each has a NATS password and a signing key
+TOKEN_HOLDERS = tuple(m.name for m in ROSTER)  # the processes carepair up runs
 OPERATOR = "operator"  # people's tools: `carepair import`, the demo loader, curl
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.launcher.logwriter import RotatingLog
+from carepair.launcher.logwriter import RotatingLog
 
 
 def _line(n: int) -> bytes:

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from shared.launcher import cli
-from shared.launcher.environments import settings_class
-from shared.launcher.secrets import embedded_secrets
+from carepair.launcher import up
+from carepair.launcher.environments import settings_class
+from carepair.launcher.secrets import embedded_secrets
+from shared.roster import GATEWAY
+from shared.roster import SERVICE_NAMES as SERVICES
 from shared.web.scopes import callers_of
 
-SERVICES = ("pairing", "visits", "notify", "reporting")
 GIVEN_MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
 LAUNCHER_ENV = {
     "CAREPAIR_MASTER_KEY": GIVEN_MASTER_KEY,
@@ -32,7 +33,7 @@ def environments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, d
             monkeypatch.delenv(key)
     for key, value in LAUNCHER_ENV.items():
         monkeypatch.setenv(key, value)
-    return cli.service_environment(tmp_path / "var", "nats://127.0.0.1:4322", cli.ports())
+    return up.service_environment(tmp_path / "var", "nats://127.0.0.1:4322", up.ports())
 
 
 def secret_values(data_dir: Path) -> dict[str, str]:
@@ -72,14 +73,14 @@ def test_a_service_gets_its_own_secrets_and_the_tokens_of_its_callers_only(
         f"{name} NATS password",
         f"{name} signing key",
         *(f"{caller} token" for caller in callers_of(name)),
-        *(f"{producer} signing key" for producer in cli.producers_followed_by(name)),
+        *(f"{producer} signing key" for producer in up.producers_followed_by(name)),
     }
     assert secrets_in(env, tmp_path / "var") == expected
     assert env["CAREPAIR_MASTER_KEY"] == GIVEN_MASTER_KEY
     assert env["CAREPAIR_NATS_USER"] == name
 
 
-@pytest.mark.parametrize("name", [*SERVICES, "gateway"])
+@pytest.mark.parametrize("name", [*SERVICES, GATEWAY.name])
 def test_each_child_loads_its_settings_from_that_environment(
     name: str, environments: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -97,7 +98,7 @@ def test_with_a_nats_of_your_own_its_credentials_go_to_the_services_only(
 ) -> None:
     monkeypatch.setenv("CAREPAIR_NATS_USER", "carepair")
     monkeypatch.setenv("CAREPAIR_NATS_PASSWORD", "a-nats-password-4e5f6a7b8c9d")
-    envs = cli.service_environment(tmp_path, "nats://nats.example:4222", cli.ports(), embedded_nats=False)
+    envs = up.service_environment(tmp_path, "nats://nats.example:4222", up.ports(), embedded_nats=False)
     for name in SERVICES:
         assert envs[name]["CAREPAIR_NATS_PASSWORD"] == "a-nats-password-4e5f6a7b8c9d"
     assert "CAREPAIR_NATS_PASSWORD" not in envs["gateway"]
@@ -110,8 +111,8 @@ def test_only_secrets_the_launcher_made_itself_switch_the_children_to_developmen
     for key in list(os.environ):
         if key.startswith("CAREPAIR_"):
             monkeypatch.delenv(key)
-    made = cli.service_environment(tmp_path, "nats://127.0.0.1:4222", cli.ports(), embedded_nats=False)
+    made = up.service_environment(tmp_path, "nats://127.0.0.1:4222", up.ports(), embedded_nats=False)
     assert {env.get("CAREPAIR_DEVELOPMENT") for env in made.values()} == {"true"}
     monkeypatch.setenv("CAREPAIR_MASTER_KEY", GIVEN_MASTER_KEY)
-    given = cli.service_environment(tmp_path, "nats://127.0.0.1:4222", cli.ports(), embedded_nats=False)
+    given = up.service_environment(tmp_path, "nats://127.0.0.1:4222", up.ports(), embedded_nats=False)
     assert all("CAREPAIR_DEVELOPMENT" not in env for env in given.values())

@@ -21,7 +21,7 @@ PREFIX = "CAREPAIR_"
 
 def settings_class(name: str) -> type[BaseSettings]:
     """A process's settings class, `services.<name>.settings.<Name>Settings`."""
-    # shared must not import services statically.
+    # Found by the roster name, so that a new service needs no line here.
     module = importlib.import_module(f"services.{name}.settings")
     found: type[BaseSettings] = getattr(module, f"{name.capitalize()}Settings")
     return found

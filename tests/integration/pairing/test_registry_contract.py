@@ -19,63 +19,30 @@ import pytest
 from sqlalchemy.engine import URL
 
 from services.pairing import handlers
-from services.pairing.adapters.memory import MemoryRegistries
-from services.pairing.adapters.registries import Fingerprints, SqlRegistries
 from services.pairing.adapters.repository import PairingRepository
 from services.pairing.domain import pairing as pairings
 from services.pairing.domain.commands import ChangeSubjectDetails, EndPairing, PairSubject, RetireCadre
 from services.pairing.domain.ports import Registries, RegistryReader
 from services.pairing.domain.refusals import Refused
 from services.pairing.domain.rules import PairingContext
-from shared.clock import ManualClock
-from shared.contracts import CONTRACTS
 from shared.contracts.pairing import SubjectPaired
 from shared.contracts.people import Gender
-from shared.database import create_engine_for, migrate
-from shared.eventstore import EVENTSTORE_MIGRATIONS, Metadata, StaleRead
-from shared.eventstore.memory import MemoryEventStore
-from shared.eventstore.opener import EventOpener
-from shared.eventstore.sql import SqlEventStore
-from shared.personal import MemoryKeyStore, PayloadSealer
+from shared.eventstore import Metadata, StaleRead
 from tests.support.pairing_people import orphan, unit_leader
-from tests.support.pairing_world import PAIRING_MIGRATIONS, TODAY
+from tests.support.pairing_world import TODAY, memory_deps, sql_deps
 
 META = Metadata(actor="operator:test")
-KEY = Fingerprints(b"contract-test-key")
-
-
-@asynccontextmanager
-async def in_memory() -> AsyncIterator[handlers.PairingDeps]:
-    sealer = PayloadSealer(MemoryKeyStore())
-    store = MemoryEventStore("pairing", sealer)
-    repo = PairingRepository(store, EventOpener(CONTRACTS, sealer), MemoryRegistries(store, KEY))
-    yield handlers.PairingDeps(repo=repo, engine=None, clock=ManualClock.on(TODAY))  # type: ignore[arg-type]
-
-
-@asynccontextmanager
-async def on_sql(url: URL) -> AsyncIterator[handlers.PairingDeps]:
-    migrate(url, [EVENTSTORE_MIGRATIONS, PAIRING_MIGRATIONS])
-    engine = create_engine_for(url)
-    sealer = PayloadSealer(MemoryKeyStore())
-    store = SqlEventStore(engine, "pairing", sealer)
-    await store.start()
-    try:
-        repo = PairingRepository(store, EventOpener(CONTRACTS, sealer), SqlRegistries(engine, KEY))
-        yield handlers.PairingDeps(repo=repo, engine=engine, clock=ManualClock.on(TODAY))
-    finally:
-        await store.close()
-        await engine.dispose()
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def deps(request: pytest.FixtureRequest, sqlite_url: URL) -> AsyncIterator[handlers.PairingDeps]:
     """The handlers' dependencies over one store and its registries."""
     if request.param == "memory":
-        async with in_memory() as built:
+        async with memory_deps() as built:
             yield built
         return
     url = sqlite_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    async with on_sql(url) as built:
+    async with sql_deps(url) as built:
         yield built
 
 

@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import FastAPI
 
-from services.pairing.adapters.repository import Fingerprints, PairingRepository
+from services.pairing.adapters.registries import Fingerprints, SqlRegistries
+from services.pairing.adapters.repository import PairingRepository
 from services.pairing.entrypoints import api
 from services.pairing.entrypoints.schedules import SCHEDULES
 from services.pairing.handlers import PairingDeps
@@ -34,7 +35,8 @@ def fingerprint_secret(master_key_b64: str) -> bytes:
 def pairing_deps(runtime: ServiceRuntime[PairingDeps]) -> PairingDeps:
     """What the handlers, reactions, timers and routes use, built once the runtime has started."""
     secret = fingerprint_secret(runtime.settings.master_key.get_secret_value())
-    repo = PairingRepository(runtime.store, runtime.opener, Fingerprints(secret))
+    registries = SqlRegistries(runtime.engine, Fingerprints(secret))
+    repo = PairingRepository(runtime.store, runtime.opener, registries)
     return PairingDeps(repo=repo, engine=runtime.engine, clock=runtime.clock)
 
 

@@ -1,43 +1,49 @@
-"""What the pairing service does, one function per command; the tables at the end list them.
+"""What the pairing service does, one function per command; the table at the end lists them.
 
-Each command loads the streams it decides on, reads the context the rules need from the
-registries (committed state, never a read model), decides, and appends. A concurrent writer
-to the same stream makes the append conflict, and a pairing's append is refused when its
-context changed before it committed (`services/pairing/basis.py`); the command is then decided
-again on fresh state (at most three times), so two operators racing end with one success and
-one clear refusal.
+Each handler takes `(deps, command, meta)`: it loads the streams it decides on, reads the
+context the rules need from the registries (committed state through the `Registries` port,
+never a read model), decides, and appends. A concurrent writer to the same stream makes the
+append conflict, and a pairing's append is refused when its basis changed before it committed
+(`services/pairing/domain/basis.py`); the command is then decided again on fresh state (at most
+three times), so two operators racing end with one success and one clear refusal. Nothing here
+speaks SQL: the SQL and in-memory registries (`services/pairing/adapters/`) run the same rules.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from services.pairing.adapters.repository import Guard, PairingRepository
-from services.pairing.basis import committed_context
+from services.pairing.adapters.repository import PairingRepository, subject_stream
 from services.pairing.domain import cadre as cadres
 from services.pairing.domain import pairing as pairings
 from services.pairing.domain import subject as subjects
-from services.pairing.domain.rules import PairingContext
+from services.pairing.domain.basis import Basis, context_of, looks_for_women, woman_available
+from services.pairing.domain.commands import (
+    ChangeCadreRank,
+    ChangeSituation,
+    ChangeSubjectDetails,
+    DecideReview,
+    EndPairing,
+    PairSubject,
+    PlaceCadre,
+    ReassignSubject,
+    RegisterCadre,
+    RegisterSubject,
+    RetireCadre,
+    TransferCadre,
+)
+from services.pairing.domain.ports import Check, Registries, RegistryReader
+from services.pairing.domain.rules import PairingContext, SubjectView
 from shared.clock import Clock
 from shared.contracts.base import EventPayload
-from shared.contracts.pairing import (
-    CadreRankChanged,
-    CadreRegistered,
-    CadreTransferred,
-    EndReason,
-    ReviewDecision,
-    SubjectDetailsChanged,
-    SubjectRegistered,
-    SubjectSituationChanged,
-)
-from shared.contracts.people import Links
-from shared.eventstore import AppendResult, ConcurrencyConflict, Metadata
+from shared.contracts.pairing import EndReason
+from shared.eventstore import AppendResult, ConcurrencyConflict, Metadata, StaleRead
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 T = TypeVar("T")
 ATTEMPTS = 3
@@ -45,11 +51,18 @@ ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class PairingDeps:
-    """What the handlers need: the repository, the database for registries and read models, the clock."""
+    """What the handlers need: the repository (streams and registries), the clock.
+
+    `engine` is the service's database, for the read models the views and rounds query.
+    """
 
     repo: PairingRepository
     engine: AsyncEngine
     clock: Clock
+
+    @property
+    def registries(self) -> Registries:
+        return self.repo.registries
 
     def today(self) -> date:
         """The programme's business date, from the process's one clock."""
@@ -69,48 +82,35 @@ async def _retrying(attempt: Callable[[], Awaitable[T]]) -> T:
 # --- subjects ---------------------------------------------------------------------------
 
 
-async def register_subject(deps: PairingDeps, details: SubjectRegistered, meta: Metadata) -> AppendResult:
-    state = await deps.repo.subject(details.subject_id)
-    events = subjects.decide_register(state, details, deps.today())
+async def register_subject(deps: PairingDeps, command: RegisterSubject, meta: Metadata) -> AppendResult:
+    state = await deps.repo.subject(command.subject_id)
+    events = subjects.decide_register(state, command, deps.today())
     return await deps.repo.append_subject(state, events, meta)
 
 
 async def change_subject_details(
-    deps: PairingDeps, details: SubjectDetailsChanged, meta: Metadata
+    deps: PairingDeps, command: ChangeSubjectDetails, meta: Metadata
 ) -> AppendResult:
     async def attempt() -> AppendResult:
-        state = await deps.repo.subject(details.subject_id)
-        return await deps.repo.append_subject(state, subjects.decide_change_details(state, details), meta)
+        state = await deps.repo.subject(command.subject_id)
+        return await deps.repo.append_subject(state, subjects.decide_change_details(state, command), meta)
 
     return await _retrying(attempt)
 
 
-async def change_situation(
-    deps: PairingDeps, change: SubjectSituationChanged, meta: Metadata
-) -> AppendResult:
+async def change_situation(deps: PairingDeps, command: ChangeSituation, meta: Metadata) -> AppendResult:
     async def attempt() -> AppendResult:
-        state = await deps.repo.subject(change.subject_id)
-        events = subjects.decide_situation(state, change, deps.today())
+        state = await deps.repo.subject(command.subject_id)
+        events = subjects.decide_situation(state, command, deps.today())
         return await deps.repo.append_subject(state, events, meta)
 
     return await _retrying(attempt)
 
 
-async def decide_review(
-    deps: PairingDeps,
-    subject_id: str,
-    review_id: uuid.UUID,
-    decision: ReviewDecision,
-    reason: str,
-    decided_by: str,
-    unit_confirmed_by: str,
-    meta: Metadata,
-) -> AppendResult:
+async def decide_review(deps: PairingDeps, command: DecideReview, meta: Metadata) -> AppendResult:
     async def attempt() -> AppendResult:
-        state = await deps.repo.subject(subject_id)
-        events = subjects.decide_review(
-            state, review_id, decision, reason, decided_by, unit_confirmed_by, deps.today()
-        )
+        state = await deps.repo.subject(command.subject_id)
+        events = subjects.decide_review(state, command, deps.today())
         return await deps.repo.append_subject(state, events, meta)
 
     return await _retrying(attempt)
@@ -119,89 +119,66 @@ async def decide_review(
 # --- cadres -----------------------------------------------------------------------------
 
 
-async def register_cadre(deps: PairingDeps, details: CadreRegistered, meta: Metadata) -> AppendResult:
-    state = await deps.repo.cadre(details.cadre_id)
-    return await deps.repo.append_cadre(state, cadres.decide_register(state, details), meta)
+async def register_cadre(deps: PairingDeps, command: RegisterCadre, meta: Metadata) -> AppendResult:
+    state = await deps.repo.cadre(command.cadre_id)
+    return await deps.repo.append_cadre(state, cadres.decide_register(state, command), meta)
 
 
-async def retire_cadre(
-    deps: PairingDeps, cadre_id: str, on: date, continues: bool, meta: Metadata
-) -> AppendResult:
-    state = await deps.repo.cadre(cadre_id)
-    return await deps.repo.append_cadre(state, cadres.decide_retire(state, on, continues, deps.today()), meta)
+async def retire_cadre(deps: PairingDeps, command: RetireCadre, meta: Metadata) -> AppendResult:
+    state = await deps.repo.cadre(command.cadre_id)
+    return await deps.repo.append_cadre(state, cadres.decide_retire(state, command, deps.today()), meta)
 
 
-async def transfer_cadre(deps: PairingDeps, event: CadreTransferred, meta: Metadata) -> AppendResult:
-    state = await deps.repo.cadre(event.cadre_id)
-    return await deps.repo.append_cadre(state, cadres.decide_transfer(state, event, deps.today()), meta)
+async def transfer_cadre(deps: PairingDeps, command: TransferCadre, meta: Metadata) -> AppendResult:
+    state = await deps.repo.cadre(command.cadre_id)
+    return await deps.repo.append_cadre(state, cadres.decide_transfer(state, command, deps.today()), meta)
 
 
-async def change_cadre_rank(deps: PairingDeps, event: CadreRankChanged, meta: Metadata) -> AppendResult:
-    state = await deps.repo.cadre(event.cadre_id)
-    return await deps.repo.append_cadre(state, cadres.decide_rank_change(state, event), meta)
+async def change_cadre_rank(deps: PairingDeps, command: ChangeCadreRank, meta: Metadata) -> AppendResult:
+    state = await deps.repo.cadre(command.cadre_id)
+    return await deps.repo.append_cadre(state, cadres.decide_rank_change(state, command), meta)
 
 
-async def place_cadre(
-    deps: PairingDeps, cadre_id: str, links: Links, reason: str, meta: Metadata
-) -> AppendResult:
-    state = await deps.repo.cadre(cadre_id)
-    return await deps.repo.append_cadre(state, cadres.decide_place(state, links, reason), meta)
+async def place_cadre(deps: PairingDeps, command: PlaceCadre, meta: Metadata) -> AppendResult:
+    state = await deps.repo.cadre(command.cadre_id)
+    return await deps.repo.append_cadre(state, cadres.decide_place(state, command), meta)
 
 
 # --- pairing ----------------------------------------------------------------------------
 
 
-async def pair(
-    deps: PairingDeps,
-    subject_id: str,
-    cadre_id: str,
-    overrides: Mapping[str, str],
-    meta: Metadata,
-    on: date | None = None,
-) -> AppendResult:
+async def pair(deps: PairingDeps, command: PairSubject, meta: Metadata) -> AppendResult:
     """Pairs a subject with a cadre; refuses with every rule in the way."""
 
     async def attempt() -> AppendResult:
-        subject = await deps.repo.subject(subject_id)
-        cadre = await deps.repo.cadre(cadre_id)
-        context, guard = await committed_context(deps.repo, deps.engine, subject, cadre)
+        subject = await deps.repo.subject(command.subject_id)
+        cadre = await deps.repo.cadre(command.cadre_id)
+        context, check = await committed_context(deps, subject, cadre)
         events = pairings.decide_pair(
-            subject, cadre, context, on=on or deps.today(), overrides=overrides, operator=meta.actor
+            subject, cadre, context, command, today=deps.today(), operator=meta.actor
         )
-        return await deps.repo.append_subject(subject, events, meta, guard)
+        return await deps.repo.append_subject(subject, events, meta, check)
 
     return await _retrying(attempt)
 
 
-async def end_pairing(
-    deps: PairingDeps, subject_id: str, reason: EndReason, note: str, meta: Metadata, on: date | None = None
-) -> AppendResult:
+async def end_pairing(deps: PairingDeps, command: EndPairing, meta: Metadata) -> AppendResult:
     async def attempt() -> AppendResult:
-        subject = await deps.repo.subject(subject_id)
-        today = deps.today()
-        events = subjects.decide_end(subject, reason, on or today, today, note)
+        subject = await deps.repo.subject(command.subject_id)
+        events = subjects.decide_end(subject, command, deps.today())
         return await deps.repo.append_subject(subject, events, meta)
 
     return await _retrying(attempt)
 
 
-async def reassign(
-    deps: PairingDeps,
-    subject_id: str,
-    to_cadre_id: str,
-    overrides: Mapping[str, str],
-    meta: Metadata,
-    on: date | None = None,
-) -> AppendResult:
+async def reassign(deps: PairingDeps, command: ReassignSubject, meta: Metadata) -> AppendResult:
     """Re-pairs within the unit once the unit confirmed the replacement (`CadreReassigned`)."""
 
     async def attempt() -> AppendResult:
-        subject = await deps.repo.subject(subject_id)
-        cadre = await deps.repo.cadre(to_cadre_id)
-        events, guard = await decide_reassignment(
-            deps, subject, cadre, overrides, meta.actor, on or deps.today()
-        )
-        return await deps.repo.append_subject(subject, events, meta, guard)
+        subject = await deps.repo.subject(command.subject_id)
+        cadre = await deps.repo.cadre(command.to_cadre_id)
+        events, check = await _decide_reassignment(deps, subject, cadre, command, meta.actor)
+        return await deps.repo.append_subject(subject, events, meta, check)
 
     return await _retrying(attempt)
 
@@ -213,38 +190,109 @@ async def decide_reassignment(
     overrides: Mapping[str, str],
     operator: str,
     on: date,
-) -> tuple[list[EventPayload], Guard | None]:
-    """The reassignment's events and guard, or `Refused`; a proposal is checked the same way.
+) -> tuple[list[EventPayload], Check | None]:
+    """The reassignment's events and check, or `Refused`; a proposal is checked the same way.
 
     Only the unit's own women count as available for a girl: the replacement comes from the
     unit the subject's pairing belonged to.
     """
+    command = ReassignSubject(
+        subject_id=subject.subject_id, to_cadre_id=cadre.cadre_id, effective_on=on, overrides=dict(overrides)
+    )
+    return await _decide_reassignment(deps, subject, cadre, command, operator)
+
+
+async def _decide_reassignment(
+    deps: PairingDeps,
+    subject: subjects.SubjectState,
+    cadre: cadres.CadreState,
+    command: ReassignSubject,
+    operator: str,
+) -> tuple[list[EventPayload], Check | None]:
     last = subject.pairings[-1] if subject.pairings else None
-    context, guard = await committed_context(
-        deps.repo, deps.engine, subject, cadre, replacing=True, unit_id=last.unit_id if last else None
+    context, check = await committed_context(
+        deps, subject, cadre, replacing=True, unit_id=last.unit_id if last else None
     )
     reason = last.end_reason if last is not None and subject.current is None else None
     events = pairings.decide_reassign(
         subject,
         cadre,
         context,
-        on=on,
-        overrides=overrides,
+        command,
+        today=deps.today(),
         operator=operator,
         reason=reason or EndReason.reassigned,
     )
-    return events, guard
+    return events, check
+
+
+# --- the committed basis of a pairing ---------------------------------------------------
+
+
+async def read_basis(
+    registries: RegistryReader,
+    subject: SubjectView,
+    cadre: cadres.CadreState,
+    unit_id: str | None,
+) -> Basis:
+    """Reads the basis; women are looked for in `unit_id` only, when given."""
+    assert cadre.details is not None
+    female_available = False
+    if looks_for_women(subject, cadre.details.gender):
+        women = await registries.free_women(excluding=cadre.cadre_id, unit_id=unit_id)
+        female_available = woman_available(subject, women)
+    return Basis(
+        household=await registries.household(subject.household_id),
+        subject_cadre_id=await registries.cadre_of(subject.subject_id),
+        cadre_household_id=await registries.held_by(cadre.cadre_id),
+        household_cadre_id=await registries.household_cadre(subject.household_id, subject.subject_id),
+        female_cadre_available=female_available,
+    )
+
+
+async def committed_context(
+    deps: PairingDeps,
+    subject: subjects.SubjectState,
+    cadre: cadres.CadreState,
+    *,
+    replacing: bool = False,
+    unit_id: str | None = None,
+) -> tuple[PairingContext, Check | None]:
+    """The context the rules need, as committed, and the check that holds the append to it.
+
+    `replacing`: the subject's own current pairing is the one being replaced, so it does not
+    count against the new one. `unit_id`: only this unit's women count as available (a
+    reassignment stays inside the unit).
+    """
+    if subject.details is None or cadre.details is None:
+        return PairingContext(), None  # the decision refuses an unknown person on its own
+    view = pairings.subject_view(subject)
+    async with deps.registries.committed() as registries:
+        basis = await read_basis(registries, view, cadre, unit_id)
+    others = [m for m in basis.household if m != subject.subject_id]
+    household = (view, *[pairings.subject_view(await deps.repo.subject(m)) for m in others])
+
+    async def unchanged(registries: RegistryReader) -> None:
+        stream = subject_stream(subject.subject_id)
+        if await registries.cadre_version(cadre.cadre_id) != cadre.version:
+            raise StaleRead(stream, subject.version, "the cadre's record")
+        if await read_basis(registries, view, cadre, unit_id) != basis:
+            raise StaleRead(
+                stream, subject.version, "the household, the cadre's holding or the women available"
+            )
+
+    return context_of(basis, household, replacing=replacing), unchanged
 
 
 async def pairing_context(
     deps: PairingDeps, subject: subjects.SubjectState, cadre: cadres.CadreState, *, replacing: bool = False
 ) -> PairingContext:
-    """What the rules need besides the two people, as committed (see `services/pairing/basis.py`)."""
-    context, _ = await committed_context(deps.repo, deps.engine, subject, cadre, replacing=replacing)
+    """What the rules need besides the two people, as committed (see `domain/basis.py`)."""
+    context, _ = await committed_context(deps, subject, cadre, replacing=replacing)
     return context
 
 
-COMMAND_HANDLERS = {
+COMMAND_HANDLERS: dict[str, Callable[[PairingDeps, Any, Metadata], Awaitable[AppendResult]]] = {
     "RegisterSubject": register_subject,
     "ChangeSubjectDetails": change_subject_details,
     "ChangeSituation": change_situation,

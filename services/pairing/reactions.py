@@ -5,11 +5,6 @@ Each reaction decides from the subject's current state, so running it twice does
 
 from __future__ import annotations
 
-import uuid
-
-import sqlalchemy as sa
-
-from services.pairing.adapters.tables import active_pairings
 from services.pairing.domain import pairing as pairings
 from services.pairing.domain import subject as subjects
 from services.pairing.domain.rules import check_pairing
@@ -18,18 +13,14 @@ from shared.contracts.pairing import (
     CadreRetired,
     CadreTransferred,
     EndReason,
-    PairingReviewOpened,
 )
 from shared.eventstore import ConcurrencyConflict, Envelope, Metadata
 from shared.messaging.reactor import Reaction
 
 
 async def _paired_subjects(deps: PairingDeps, cadre_id: str) -> list[str]:
-    async with deps.engine.connect() as conn:
-        rows = await conn.execute(
-            sa.select(active_pairings.c.subject_id).where(active_pairings.c.cadre_id == cadre_id)
-        )
-        return list(rows.scalars())
+    async with deps.registries.committed() as registries:
+        return await registries.paired_subjects(cadre_id)
 
 
 def cadre_left(deps: PairingDeps) -> Reaction:
@@ -78,22 +69,11 @@ async def recheck(deps: PairingDeps, envelope: Envelope) -> None:
         if current is None or current.cadre_id != cadre_id or state.open_reviews or state.details is None:
             continue
         context = await pairing_context(deps, state, cadre, replacing=True)
-        failing = [
-            r.code
-            for r in check_pairing(pairings.subject_view(state), cadre.view(), context)
-            if r.code not in current.overridden
-        ]
-        if failing:
-            review = PairingReviewOpened(
-                review_id=uuid.uuid4(),
-                pairing_id=current.pairing_id,
-                subject_id=subject_id,
-                cadre_id=cadre_id,
-                cause="cadre_changed",
-                failing_rules=tuple(failing),
-            )
+        failing = [r.code for r in check_pairing(pairings.subject_view(state), cadre.view(), context)]
+        events = subjects.decide_recheck(state, cadre_id, failing)
+        if events:
             try:
-                await deps.repo.append_subject(state, [review], meta)
+                await deps.repo.append_subject(state, events, meta)
             except ConcurrencyConflict:
                 continue  # changed meanwhile; the next change of this cadre checks again
 

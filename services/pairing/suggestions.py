@@ -16,6 +16,7 @@ from services.pairing import handlers
 from services.pairing.adapters import registries
 from services.pairing.adapters.tables import active_pairings, cadre_holdings, cadre_registry, subject_index
 from services.pairing.domain import pairing as pairings
+from services.pairing.domain.commands import PairSubject
 from services.pairing.domain.eligibility import check_eligibility
 from services.pairing.domain.refusals import Refused
 from services.pairing.domain.rules import CadreView, SubjectView
@@ -131,7 +132,7 @@ async def accept(deps: PairingDeps, pairs: list[tuple[str, str]], meta: Metadata
     results: list[dict[str, Any]] = []
     for subject_id, cadre_id in pairs:
         try:
-            result = await handlers.pair(deps, subject_id, cadre_id, {}, meta)
+            result = await handlers.pair(deps, PairSubject(subject_id=subject_id, cadre_id=cadre_id), meta)
         except Refused as refused:
             results.append(
                 {

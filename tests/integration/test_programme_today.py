@@ -1,4 +1,4 @@
-""""Today" is the programme's date (Asia/Shanghai), not the server's UTC date.
+""" "Today" is the programme's date (Asia/Shanghai), not the server's UTC date.
 
 At 07:30 on 1 March in Gansu the server's UTC date is still 28 February. A cadre who logs a
 visit then logs it for 1 March; a pairing made or ended that morning without a date is made or
@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from services.pairing import handlers
+from services.pairing.domain.commands import EndPairing, PairSubject
 from services.reporting.bootstrap import create_app as reporting_app
 from services.reporting.settings import ReportingSettings
 from services.visits.bootstrap import create_app as visits_app
@@ -38,9 +39,9 @@ def test_gansu_morning_is_still_the_day_before_in_utc() -> None:
 
 
 @pytest.fixture
-async def visits(tmp_path: Path, nats_url: str, stream_name: str, nats_cleanup: None) -> AsyncIterator[
-    httpx.AsyncClient
-]:
+async def visits(
+    tmp_path: Path, nats_url: str, stream_name: str, nats_cleanup: None
+) -> AsyncIterator[httpx.AsyncClient]:
     settings = VisitsSettings(**settings_values(tmp_path, nats_url, stream_name))
     async with running_app(visits_app(settings, ManualClock(GANSU_MORNING))) as client:
         yield client
@@ -89,8 +90,9 @@ def test_a_pairing_made_and_ended_without_a_date_on_gansu_morning_is_dated_that_
         world.run(handlers.register_subject(world.deps, orphan("s-1"), META))
         world.run(handlers.register_cadre(world.deps, unit_leader("c-1"), META))
         world.settle()
-        world.run(handlers.pair(world.deps, "s-1", "c-1", {}, META))
-        world.run(handlers.end_pairing(world.deps, "s-1", EndReason.operator, "", META))
+        world.run(handlers.pair(world.deps, PairSubject(subject_id="s-1", cadre_id="c-1"), META))
+        ending = EndPairing(subject_id="s-1", reason=EndReason.operator)
+        world.run(handlers.end_pairing(world.deps, ending, META))
         [record] = world.run(world.deps.repo.subject("s-1")).pairings
         assert (record.started_on, record.ended_on) == (date(2026, 3, 1), date(2026, 3, 1))
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from shared.contracts.pairing import CadreRegistered, SubjectRegistered
+from services.pairing.domain.commands import RegisterCadre, RegisterSubject
 from shared.contracts.people import (
     CadreKind,
     CareSetting,
@@ -23,9 +23,9 @@ VILLAGE = Place(county_code="622925", township_code="622925100", village_code="6
 
 def unit_leader(
     cadre_id: str, gender: Gender = Gender.male, born: date = date(1975, 1, 1), name: str = "李明"
-) -> CadreRegistered:
+) -> RegisterCadre:
     """A 乡科级正职 unit leader linked with VILLAGE."""
-    return CadreRegistered(
+    return RegisterCadre(
         cadre_id=cadre_id,
         name=name,
         gender=gender,
@@ -44,9 +44,9 @@ def number(born: date, serial: int) -> str:
     return resident_id(VILLAGE.county_code, born, False, serial)
 
 
-def orphan(subject_id: str, born: date = date(2015, 1, 1), serial: int = 11) -> SubjectRegistered:
+def orphan(subject_id: str, born: date = date(2015, 1, 1), serial: int = 11) -> RegisterSubject:
     """A boy orphan living in VILLAGE, a household of his own."""
-    return SubjectRegistered(
+    return RegisterSubject(
         subject_id=subject_id,
         household_id=f"h-{subject_id}",
         name="马小军",

@@ -1,16 +1,21 @@
-"""One pairing service's store, read model and reactor in-process on SQLite, driven step by step."""
+"""One pairing service's store, read model and reactor in-process on SQLite, driven step by step;
+and the handlers' dependencies over each store with its registries (in memory, SQL)."""
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
-from services.pairing.adapters.repository import Fingerprints, PairingRepository
+from services.pairing.adapters.memory import MemoryRegistries
+from services.pairing.adapters.registries import Fingerprints, SqlRegistries
+from services.pairing.adapters.repository import PairingRepository
 from services.pairing.handlers import PairingDeps
 from services.pairing.projections import PAIRING_INDEX
 from services.pairing.reactions import reactions
@@ -18,6 +23,7 @@ from shared.clock import ManualClock
 from shared.contracts import CONTRACTS
 from shared.database import create_engine_for, migrate
 from shared.eventstore import EVENTSTORE_MIGRATIONS
+from shared.eventstore.memory import MemoryEventStore
 from shared.eventstore.opener import EventOpener
 from shared.eventstore.sql import SqlEventStore
 from shared.messaging.projection import ProjectionRunner
@@ -26,6 +32,32 @@ from shared.personal import MemoryKeyStore, PayloadSealer
 
 PAIRING_MIGRATIONS = Path(__file__).parents[2] / "services" / "pairing" / "migrations" / "versions"
 TODAY = date(2026, 11, 29)
+FINGERPRINTS = Fingerprints(b"pairing-test-key")
+
+
+@asynccontextmanager
+async def memory_deps() -> AsyncIterator[PairingDeps]:
+    """The handlers over the in-memory store and the registries beside it (no database)."""
+    sealer = PayloadSealer(MemoryKeyStore())
+    store = MemoryEventStore("pairing", sealer)
+    repo = PairingRepository(store, EventOpener(CONTRACTS, sealer), MemoryRegistries(store, FINGERPRINTS))
+    yield PairingDeps(repo=repo, engine=None, clock=ManualClock.on(TODAY))  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def sql_deps(url: URL) -> AsyncIterator[PairingDeps]:
+    """The handlers over a SQL store and its registry tables, on a fresh database at `url`."""
+    migrate(url, [EVENTSTORE_MIGRATIONS, PAIRING_MIGRATIONS])
+    engine = create_engine_for(url)
+    sealer = PayloadSealer(MemoryKeyStore())
+    store = SqlEventStore(engine, "pairing", sealer)
+    await store.start()
+    try:
+        repo = PairingRepository(store, EventOpener(CONTRACTS, sealer), SqlRegistries(engine, FINGERPRINTS))
+        yield PairingDeps(repo=repo, engine=engine, clock=ManualClock.on(TODAY))
+    finally:
+        await store.close()
+        await engine.dispose()
 
 
 class World:
@@ -40,7 +72,9 @@ class World:
         sealer = PayloadSealer(MemoryKeyStore())
         self.store = SqlEventStore(self.engine, "pairing", sealer)
         opener = EventOpener(CONTRACTS, sealer)
-        repo = PairingRepository(self.store, opener, Fingerprints(b"property-test-key"))
+        repo = PairingRepository(
+            self.store, opener, SqlRegistries(self.engine, Fingerprints(b"property-test-key"))
+        )
         self.clock = ManualClock.on(TODAY)
         self.deps = PairingDeps(repo=repo, engine=self.engine, clock=self.clock)
         self.runner = ProjectionRunner(self.engine, PAIRING_INDEX, opener)
@@ -77,5 +111,3 @@ class World:
         self.run(self.store.close())
         self.run(self.engine.dispose())
         self.loop.close()
-
-

@@ -3,7 +3,7 @@
 Registries (`*_fingerprints`, `cadre_holdings`, `active_pairings`, `cadre_registry`,
 `household_members`) are written in the same transaction as the events that change them, so
 they always hold exactly what was committed: commands decide on them, never on a read model,
-and the rules they guard hold under concurrent requests (see `services/pairing/basis.py`).
+and the rules they guard hold under concurrent requests (see `services/pairing/domain/basis.py`).
 The `*_index` tables, `pairing_history`, `rule_overrides`, `reviews` and `scheduled_changes`
 are read models fed from the service's own events: for queries, and for the daily job to find
 the changes due (it then decides each from the stream). No table holds personal data: names, ID numbers

@@ -6,6 +6,13 @@ from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
+from services.pairing.domain.commands import (
+    ChangeCadreRank,
+    PlaceCadre,
+    RegisterCadre,
+    RetireCadre,
+    TransferCadre,
+)
 from services.pairing.domain.rank import check_rank
 from services.pairing.domain.refusals import Refusal, Refused
 from services.pairing.domain.rules import CadreView
@@ -96,21 +103,22 @@ def evolve(state: CadreState, event: EventPayload) -> CadreState:
     return state
 
 
-def decide_register(state: CadreState, details: CadreRegistered) -> list[EventPayload]:
+def decide_register(state: CadreState, command: RegisterCadre) -> list[EventPayload]:
+    details = CadreRegistered(**dict(command))
     if state.registered:
         raise Refused([Refusal("cadre_exists", "该干部已登记，不能重复登记", cadre_id=state.cadre_id)])
     _check(details.rank, details.links, details.kind.value, state.cadre_id)
     return [details]
 
 
-def decide_retire(state: CadreState, on: date, continues: bool, today: date) -> list[EventPayload]:
+def decide_retire(state: CadreState, command: RetireCadre, today: date) -> list[EventPayload]:
     """Retires the cadre at once, or, dated after today, schedules it for its day."""
-    return _depart(state, CadreRetired(cadre_id=state.cadre_id, effective_on=on, continues=continues), today)
+    return _depart(state, CadreRetired(**dict(command)), today)
 
 
-def decide_transfer(state: CadreState, event: CadreTransferred, today: date) -> list[EventPayload]:
+def decide_transfer(state: CadreState, command: TransferCadre, today: date) -> list[EventPayload]:
     """Moves the cadre at once, or, dated after today, schedules it for its day."""
-    return _depart(state, event, today)
+    return _depart(state, CadreTransferred(**dict(command)), today)
 
 
 def _depart(state: CadreState, event: CadreRetired | CadreTransferred, today: date) -> list[EventPayload]:
@@ -149,14 +157,15 @@ def decide_due(state: CadreState, today: date) -> list[EventPayload]:
     ]
 
 
-def decide_rank_change(state: CadreState, event: CadreRankChanged) -> list[EventPayload]:
+def decide_rank_change(state: CadreState, command: ChangeCadreRank) -> list[EventPayload]:
     _require_active(state)
-    check_rank(event.rank)
-    return [event]
+    check_rank(command.rank)
+    return [CadreRankChanged(**dict(command))]
 
 
-def decide_place(state: CadreState, links: Links, reason: str) -> list[EventPayload]:
+def decide_place(state: CadreState, command: PlaceCadre) -> list[EventPayload]:
     _require_active(state)
+    links, reason = command.links, command.reason
     if not reason.strip():
         raise Refused(
             [Refusal("placement_reason_missing", "县办统筹安排须写明理由", cadre_id=state.cadre_id)]

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from services.pairing.domain.cadre import CadreState
+from services.pairing.domain.commands import PairSubject, ReassignSubject
 from services.pairing.domain.eligibility import check_eligibility
 from services.pairing.domain.refusals import Refusal, Refused
 from services.pairing.domain.rules import PairingContext, SubjectView, check_pairing
@@ -70,12 +71,13 @@ def decide_pair(
     subject: SubjectState,
     cadre: CadreState,
     context: PairingContext,
+    command: PairSubject,
     *,
-    on: date,
-    overrides: Mapping[str, str],
+    today: date,
     operator: str,
 ) -> list[EventPayload]:
     """Pairs the subject with the cadre, with the overrides the operator justified."""
+    on, overrides = command.effective_on or today, command.overrides
     overridden = _checked(subject, cadre, context, overrides, on)
     assert subject.details is not None and cadre.details is not None
     pairing_id = uuid.uuid4()
@@ -108,13 +110,14 @@ def decide_reassign(
     subject: SubjectState,
     to_cadre: CadreState,
     context: PairingContext,
+    command: ReassignSubject,
     *,
-    on: date,
-    overrides: Mapping[str, str],
+    today: date,
     operator: str,
     reason: EndReason,
 ) -> list[EventPayload]:
     """Re-pairs the subject with another cadre of the same unit, as the unit confirmed."""
+    on, overrides = command.effective_on or today, command.overrides
     previous = subject.current or (subject.pairings[-1] if subject.pairings else None)
     if previous is None:
         raise Refused(

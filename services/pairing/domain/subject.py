@@ -8,9 +8,17 @@ the events a command produces or raise `Refused` with every rule it breaks.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from services.pairing.domain.commands import (
+    ChangeSituation,
+    ChangeSubjectDetails,
+    DecideReview,
+    EndPairing,
+    RegisterSubject,
+)
 from services.pairing.domain.eligibility import EligibilityFacts, check_eligibility
 from services.pairing.domain.refusals import Refusal, Refused
 from services.pairing.domain.schedule import takes_effect_later
@@ -171,7 +179,8 @@ def facts_of(details: SubjectDetails) -> EligibilityFacts:
     )
 
 
-def decide_register(state: SubjectState, details: SubjectRegistered, today: date) -> list[EventPayload]:
+def decide_register(state: SubjectState, command: RegisterSubject, today: date) -> list[EventPayload]:
+    details = SubjectRegistered(**dict(command))
     if state.registered:
         raise Refused(
             [Refusal("subject_exists", "该关爱对象已登记，不能重复登记", subject_id=state.subject_id)]
@@ -182,10 +191,10 @@ def decide_register(state: SubjectState, details: SubjectRegistered, today: date
     return [details]
 
 
-def decide_change_details(state: SubjectState, details: SubjectDetailsChanged) -> list[EventPayload]:
+def decide_change_details(state: SubjectState, command: ChangeSubjectDetails) -> list[EventPayload]:
     """New details are recorded; a paired subject's pairing is put up for review."""
     _require_active(state)
-    events: list[EventPayload] = [details]
+    events: list[EventPayload] = [SubjectDetailsChanged(**dict(command))]
     current = state.current
     if current is not None and not state.open_reviews:
         events.append(
@@ -200,9 +209,10 @@ def decide_change_details(state: SubjectState, details: SubjectDetailsChanged) -
     return events
 
 
-def decide_situation(state: SubjectState, change: SubjectSituationChanged, today: date) -> list[EventPayload]:
+def decide_situation(state: SubjectState, command: ChangeSituation, today: date) -> list[EventPayload]:
     """Death ends the pairing at once and the subject exits; anything else opens a review."""
     _require_active(state)
+    change = SubjectSituationChanged(**dict(command))
     events: list[EventPayload] = [change]
     current = state.current
     if change.situation is Situation.died and change.effective_on > today:
@@ -244,16 +254,10 @@ def decide_situation(state: SubjectState, change: SubjectSituationChanged, today
     return events
 
 
-def decide_review(
-    state: SubjectState,
-    review_id: uuid.UUID,
-    decision: ReviewDecision,
-    reason: str,
-    decided_by: str,
-    unit_confirmed_by: str,
-    today: date,
-) -> list[EventPayload]:
+def decide_review(state: SubjectState, command: DecideReview, today: date) -> list[EventPayload]:
     """Civil affairs (or the federation) and the cadre's unit end, keep or change the pairing."""
+    review_id, decision, reason = command.review_id, command.decision, command.reason
+    decided_by, unit_confirmed_by = command.decided_by, command.unit_confirmed_by
     review = next((r for r in state.open_reviews if r.review_id == review_id), None)
     if review is None:
         raise Refused([Refusal("review_not_open", "该复核不存在或已办结", subject_id=state.subject_id)])
@@ -310,10 +314,9 @@ def decide_review(
     return events
 
 
-def decide_end(
-    state: SubjectState, reason: EndReason, on: date, today: date, note: str = ""
-) -> list[EventPayload]:
+def decide_end(state: SubjectState, command: EndPairing, today: date) -> list[EventPayload]:
     """Ends the current pairing at once, or, dated after today, schedules the end for its day."""
+    on = command.effective_on or today
     current = state.current
     if current is None:
         raise Refused([Refusal("not_paired", "该关爱对象当前没有结对干部", subject_id=state.subject_id)])
@@ -322,8 +325,8 @@ def decide_end(
         subject_id=state.subject_id,
         cadre_id=current.cadre_id,
         effective_on=on,
-        reason=reason,
-        note=note,
+        reason=command.reason,
+        note=command.note,
     )
     if takes_effect_later(on, today, subject_id=state.subject_id):
         return [PairingEndScheduled(**ended.model_dump())]
@@ -372,6 +375,30 @@ def decide_cadre_left(state: SubjectState, cadre_id: str, reason: EndReason, on:
             since=on,
             reason=reason,
         ),
+    ]
+
+
+def decide_recheck(state: SubjectState, cadre_id: str, failing: Sequence[str]) -> list[EventPayload]:
+    """The subject's cadre changed and `failing` rules (not overridden) now fail: a review opens.
+
+    Nothing when the subject is no longer paired with `cadre_id`, already under review, or
+    no rule fails.
+    """
+    current = state.current
+    if current is None or current.cadre_id != cadre_id or state.open_reviews:
+        return []
+    standing = tuple(code for code in failing if code not in current.overridden)
+    if not standing:
+        return []
+    return [
+        PairingReviewOpened(
+            review_id=uuid.uuid4(),
+            pairing_id=current.pairing_id,
+            subject_id=state.subject_id,
+            cadre_id=cadre_id,
+            cause="cadre_changed",
+            failing_rules=standing,
+        )
     ]
 
 

@@ -9,6 +9,20 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 
 from services.pairing import handlers, suggestions
+from services.pairing.domain.commands import (
+    ChangeCadreRank,
+    ChangeSituation,
+    ChangeSubjectDetails,
+    DecideReview,
+    EndPairing,
+    PairSubject,
+    PlaceCadre,
+    ReassignSubject,
+    RegisterCadre,
+    RegisterSubject,
+    RetireCadre,
+    TransferCadre,
+)
 from services.pairing.domain.identity import check_phone, check_resident_id
 from services.pairing.entrypoints.schemas import (
     Accepted,
@@ -26,14 +40,6 @@ from services.pairing.entrypoints.schemas import (
     SuggestionAcceptance,
     SuggestionRequest,
     Transfer,
-)
-from shared.contracts.pairing import (
-    CadreRankChanged,
-    CadreRegistered,
-    CadreTransferred,
-    SubjectDetailsChanged,
-    SubjectRegistered,
-    SubjectSituationChanged,
 )
 from shared.eventstore import AppendResult
 from shared.runtime.web import deps_of
@@ -85,8 +91,8 @@ async def register_subject(
     body: SubjectCreate, meta: CommandMeta, request: Request, response: Response
 ) -> Accepted:
     subject_id = body.subject_id or f"s-{uuid.uuid4()}"
-    details = SubjectRegistered(subject_id=subject_id, **checked_subject_fields(body))
-    return accepted(response, subject_id, await handlers.register_subject(deps(request), details, meta))
+    command = RegisterSubject(subject_id=subject_id, **checked_subject_fields(body))
+    return accepted(response, subject_id, await handlers.register_subject(deps(request), command, meta))
 
 
 @router.put("/subjects/{subject_id}/details", response_model=Accepted)
@@ -97,16 +103,16 @@ async def change_details(
     values = checked_subject_fields(body)
     if body.household_id is None and state.details is not None:
         values["household_id"] = state.details.household_id
-    details = SubjectDetailsChanged(subject_id=subject_id, **values)
-    return accepted(response, subject_id, await handlers.change_subject_details(deps(request), details, meta))
+    command = ChangeSubjectDetails(subject_id=subject_id, **values)
+    return accepted(response, subject_id, await handlers.change_subject_details(deps(request), command, meta))
 
 
 @router.post("/subjects/{subject_id}/situation", response_model=Accepted)
 async def change_situation(
     subject_id: str, body: SituationChange, meta: CommandMeta, request: Request, response: Response
 ) -> Accepted:
-    change = SubjectSituationChanged(subject_id=subject_id, **body.model_dump())
-    return accepted(response, subject_id, await handlers.change_situation(deps(request), change, meta))
+    command = ChangeSituation(subject_id=subject_id, **dict(body))
+    return accepted(response, subject_id, await handlers.change_situation(deps(request), command, meta))
 
 
 @router.post("/subjects/{subject_id}/reviews/{review_id}/decision", response_model=Accepted)
@@ -118,17 +124,8 @@ async def decide_review(
     request: Request,
     response: Response,
 ) -> Accepted:
-    result = await handlers.decide_review(
-        deps(request),
-        subject_id,
-        review_id,
-        body.decision,
-        body.reason,
-        body.decided_by,
-        body.unit_confirmed_by,
-        meta,
-    )
-    return accepted(response, subject_id, result)
+    command = DecideReview(subject_id=subject_id, review_id=review_id, **dict(body))
+    return accepted(response, subject_id, await handlers.decide_review(deps(request), command, meta))
 
 
 @router.post("/cadres", status_code=status.HTTP_201_CREATED, response_model=Accepted)
@@ -138,47 +135,45 @@ async def register_cadre(
     cadre_id = body.cadre_id or f"c-{uuid.uuid4()}"
     values = body.model_dump(exclude={"cadre_id"})
     values["phone"] = check_phone(body.phone)
-    details = CadreRegistered(cadre_id=cadre_id, **values)
-    return accepted(response, cadre_id, await handlers.register_cadre(deps(request), details, meta))
+    command = RegisterCadre(cadre_id=cadre_id, **values)
+    return accepted(response, cadre_id, await handlers.register_cadre(deps(request), command, meta))
 
 
 @router.post("/cadres/{cadre_id}/retirement", response_model=Accepted)
 async def retire(
     cadre_id: str, body: Retirement, meta: CommandMeta, request: Request, response: Response
 ) -> Accepted:
-    result = await handlers.retire_cadre(deps(request), cadre_id, body.effective_on, body.continues, meta)
-    return accepted(response, cadre_id, result)
+    command = RetireCadre(cadre_id=cadre_id, **dict(body))
+    return accepted(response, cadre_id, await handlers.retire_cadre(deps(request), command, meta))
 
 
 @router.post("/cadres/{cadre_id}/transfer", response_model=Accepted)
 async def transfer(
     cadre_id: str, body: Transfer, meta: CommandMeta, request: Request, response: Response
 ) -> Accepted:
-    event = CadreTransferred(cadre_id=cadre_id, **body.model_dump())
-    return accepted(response, cadre_id, await handlers.transfer_cadre(deps(request), event, meta))
+    command = TransferCadre(cadre_id=cadre_id, **dict(body))
+    return accepted(response, cadre_id, await handlers.transfer_cadre(deps(request), command, meta))
 
 
 @router.post("/cadres/{cadre_id}/rank", response_model=Accepted)
 async def change_rank(
     cadre_id: str, body: RankChange, meta: CommandMeta, request: Request, response: Response
 ) -> Accepted:
-    event = CadreRankChanged(cadre_id=cadre_id, **body.model_dump())
-    return accepted(response, cadre_id, await handlers.change_cadre_rank(deps(request), event, meta))
+    command = ChangeCadreRank(cadre_id=cadre_id, **dict(body))
+    return accepted(response, cadre_id, await handlers.change_cadre_rank(deps(request), command, meta))
 
 
 @router.post("/cadres/{cadre_id}/placement", response_model=Accepted)
 async def place(
     cadre_id: str, body: Placement, meta: CommandMeta, request: Request, response: Response
 ) -> Accepted:
-    result = await handlers.place_cadre(deps(request), cadre_id, body.links, body.reason, meta)
-    return accepted(response, cadre_id, result)
+    command = PlaceCadre(cadre_id=cadre_id, **dict(body))
+    return accepted(response, cadre_id, await handlers.place_cadre(deps(request), command, meta))
 
 
 @router.post("/pairings", status_code=status.HTTP_201_CREATED, response_model=Accepted)
 async def pair(body: PairingCreate, meta: CommandMeta, request: Request, response: Response) -> Accepted:
-    result = await handlers.pair(
-        deps(request), body.subject_id, body.cadre_id, body.overrides, meta, body.effective_on
-    )
+    result = await handlers.pair(deps(request), PairSubject(**dict(body)), meta)
     return accepted(response, body.subject_id, result)
 
 
@@ -186,19 +181,15 @@ async def pair(body: PairingCreate, meta: CommandMeta, request: Request, respons
 async def end(
     subject_id: str, body: PairingEnd, meta: CommandMeta, request: Request, response: Response
 ) -> Accepted:
-    result = await handlers.end_pairing(
-        deps(request), subject_id, body.reason, body.note, meta, body.effective_on
-    )
-    return accepted(response, subject_id, result)
+    command = EndPairing(subject_id=subject_id, **dict(body))
+    return accepted(response, subject_id, await handlers.end_pairing(deps(request), command, meta))
 
 
 @router.post("/reassignments", status_code=status.HTTP_201_CREATED, response_model=Accepted)
 async def reassign(
     body: ReassignmentCreate, meta: CommandMeta, request: Request, response: Response
 ) -> Accepted:
-    result = await handlers.reassign(
-        deps(request), body.subject_id, body.to_cadre_id, body.overrides, meta, body.effective_on
-    )
+    result = await handlers.reassign(deps(request), ReassignSubject(**dict(body)), meta)
     return accepted(response, body.subject_id, result)
 
 

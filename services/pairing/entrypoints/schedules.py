@@ -27,10 +27,11 @@ import sqlalchemy as sa
 from services.pairing.adapters.tables import scheduled_changes, subject_index
 from services.pairing.domain import cadre as cadres
 from services.pairing.domain import subject as subjects
+from services.pairing.domain.commands import ChangeSituation
 from services.pairing.domain.eligibility import ADULT_AGE, full_years
 from services.pairing.handlers import PairingDeps
 from services.pairing.settings import PairingSettings
-from shared.contracts.pairing import Situation, SubjectSituationChanged
+from shared.contracts.pairing import Situation
 from shared.contracts.people import SubjectCategory
 from shared.eventstore import AppendResult, ConcurrencyConflict, Metadata
 from shared.personal import PersonErased
@@ -71,7 +72,7 @@ async def mark_adults(deps: PairingDeps) -> int:
         born = state.details.birth_date
         if not isinstance(born, date) or full_years(born, today) < ADULT_AGE:
             continue  # an erased birth date cannot be judged
-        change = SubjectSituationChanged(
+        change = ChangeSituation(
             subject_id=subject_id, situation=Situation.turned_18, effective_on=eighteenth_birthday(born)
         )
         try:

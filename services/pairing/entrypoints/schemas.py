@@ -1,30 +1,27 @@
-"""Request and response bodies of the pairing API (FastAPI validates them at the edge)."""
+"""Request and response bodies of the pairing API (FastAPI validates them at the edge).
+
+A command's request body is its terms (`services/pairing/domain/commands.py`): the fields are
+declared once, there, with their bounds; a body adds what every carepair request body checks.
+"""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from shared.contracts.pairing import EndReason, ReviewDecision, Situation
-from shared.contracts.people import (
-    Address,
-    CadreKind,
-    CareSetting,
-    Dibao,
-    DisabilityType,
-    Gender,
-    Guardian,
-    Links,
-    OrphanType,
-    ParentSituation,
-    Place,
-    Rank,
-    SchoolStage,
-    SelfCare,
-    SubjectCategory,
-    Tekun,
+from services.pairing.domain.commands import (
+    CadreTerms,
+    EndTerms,
+    PairSubject,
+    PlacementTerms,
+    RankTerms,
+    ReassignSubject,
+    RetirementTerms,
+    ReviewTerms,
+    SituationTerms,
+    SubjectTerms,
+    TransferTerms,
 )
 from shared.web.bodies import RequestBody
 
@@ -35,123 +32,56 @@ class Body(RequestBody):
     """A pairing request body: bounded and checked as every carepair request body is."""
 
 
-class SubjectFields(Body):
+class SubjectFields(Body, SubjectTerms):
     """The contact card's subject fields (annex 2) and the facts that decide benefits."""
-
-    household_id: str | None = Field(None, max_length=64, description="shared by subjects of one household")
-    name: str = Field(min_length=1, max_length=40)
-    gender: Gender
-    ethnicity: str = Field(default="", max_length=20)
-    birth_date: date
-    id_number: str = Field(min_length=15, max_length=20)
-    phone: str = Field(default="", max_length=20)
-    registered_address: Address = Address()
-    residence_address: Address = Address()
-    registered_place: Place = Place()
-    residence: Place
-    health: str = Field(default="", max_length=200)
-    disability_types: tuple[DisabilityType, ...] = ()
-    disability_level: int | None = Field(None, ge=1, le=4)
-    disability_certificate: str = Field(default="", max_length=30)
-    category: SubjectCategory
-    orphan_type: OrphanType | None = None
-    parents_situation: tuple[ParentSituation, ...] = ()
-    care_setting: CareSetting | None = None
-    dibao: Dibao | None = None
-    tekun: Tekun | None = None
-    self_care: SelfCare | None = None
-    incapacitated: bool = False
-    school_stage: SchoolStage | None = None
-    guardian: Guardian | None = None
 
 
 class SubjectCreate(SubjectFields):
     subject_id: str | None = Field(None, max_length=64, description="client-chosen id makes retries safe")
 
 
-class SituationChange(Body):
-    situation: Situation
-    effective_on: date
-    new_residence: Place | None = None
-    note: str = Field(default="", max_length=1000)
+class SituationChange(Body, SituationTerms):
+    pass
 
 
-class ReviewDecisionCreate(Body):
-    decision: ReviewDecision
-    reason: str = Field(min_length=1, max_length=1000)
-    decided_by: str = Field(
-        pattern="^(civil_affairs|disabled_persons_federation)$",
-        description="民政局 (civil_affairs) or 残联 (disabled_persons_federation)",
-    )
-    unit_confirmed_by: str = Field(
-        min_length=1, max_length=100, description="who confirmed for the cadre's unit"
-    )
+class ReviewDecisionCreate(Body, ReviewTerms):
+    pass
 
 
-class CadreFields(Body):
-    name: str = Field(min_length=1, max_length=40)
-    gender: Gender
-    ethnicity: str = Field(default="", max_length=20)
-    birth_date: date
-    phone: str = Field(default="", max_length=20)
-    unit_id: str = Field(min_length=1, max_length=64)
-    unit_name: str = Field(min_length=1, max_length=100)
-    post: str = Field(default="", max_length=100)
-    rank: Rank
-    party_member: bool
-    kind: CadreKind
-    links: Links = Links()
+class CadreFields(Body, CadreTerms):
+    pass
 
 
 class CadreCreate(CadreFields):
     cadre_id: str | None = Field(None, max_length=64)
 
 
-class Retirement(Body):
-    effective_on: date
-    continues: bool = Field(description="退休后仍愿意参与结对关爱")
+class Retirement(Body, RetirementTerms):
+    pass
 
 
-class Transfer(Body):
-    effective_on: date
-    unit_id: str = Field(min_length=1, max_length=64)
-    unit_name: str = Field(min_length=1, max_length=100)
-    leaves_area: bool
-    links: Links = Links()
+class Transfer(Body, TransferTerms):
+    pass
 
 
-class RankChange(Body):
-    effective_on: date
-    rank: Rank
-    post: str = Field(default="", max_length=100)
-    kind: CadreKind
+class RankChange(Body, RankTerms):
+    pass
 
 
-class Placement(Body):
-    links: Links
-    reason: str = Field(min_length=1, max_length=1000)
+class Placement(Body, PlacementTerms):
+    pass
 
 
-class PairingCreate(Body):
-    subject_id: str = Id
-    cadre_id: str = Id
-    effective_on: date | None = None
-    overrides: dict[str, str] = Field(
-        default_factory=dict, max_length=10, description="rule code → written reason"
-    )
+class PairingCreate(Body, PairSubject):
+    pass
 
 
-class PairingEnd(Body):
-    reason: EndReason = EndReason.operator
-    note: str = Field(default="", max_length=1000)
-    effective_on: date | None = None
+class PairingEnd(Body, EndTerms):
+    pass
 
 
-class ReassignmentCreate(Body):
-    subject_id: str = Id
-    to_cadre_id: str = Id
-    effective_on: date | None = None
-    overrides: dict[str, str] = Field(default_factory=dict, max_length=10)
+class ReassignmentCreate(Body, ReassignSubject):
+    pass
 
 
 class Accepted(BaseModel):

@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 
 from services.pairing import handlers
+from services.pairing.domain.commands import ChangeSubjectDetails, PairSubject, RetireCadre
 from services.pairing.domain.refusals import Refused
 from services.pairing.suggestions import Scope, suggestions
-from shared.contracts.pairing import SubjectDetailsChanged
 from shared.eventstore import Metadata
 from tests.support.pairing_people import VILLAGE, orphan, unit_leader
 from tests.support.pairing_world import World
@@ -22,7 +22,7 @@ def test_a_corrected_id_number_moves_the_duplicate_check_with_it() -> None:
     try:
         born = date(2015, 1, 1)
         world.run(handlers.register_subject(world.deps, orphan("s-1", born, 11), META))
-        corrected = SubjectDetailsChanged(**{**orphan("s-1", born, 13).model_dump(), "subject_id": "s-1"})
+        corrected = ChangeSubjectDetails(**dict(orphan("s-1", born, 13)))
         world.run(handlers.change_subject_details(world.deps, corrected, META))
         # The old number is free again; the new one is taken.
         world.run(handlers.register_subject(world.deps, orphan("s-2", born, 11), META))
@@ -66,11 +66,15 @@ def test_a_pairing_decided_before_a_retirement_commits_after_it_is_refused() -> 
             subject,
             stale_cadre,
             PairingContext(),
-            on=world.clock.today(),
-            overrides={},
+            PairSubject(subject_id="s-1", cadre_id="c-1"),
+            today=world.clock.today(),
             operator="operator:test",
         )
-        world.run(handlers.retire_cadre(world.deps, "c-1", date(2026, 6, 30), False, META))
+        world.run(
+            handlers.retire_cadre(
+                world.deps, RetireCadre(cadre_id="c-1", effective_on=date(2026, 6, 30), continues=False), META
+            )
+        )
         world.settle()  # the reactor runs now, before the pairing commits: nothing to end yet
         with pytest.raises(Refused) as caught:
             world.run(world.deps.repo.append_subject(subject, events, META))

@@ -19,15 +19,18 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from services.pairing import handlers
 from services.pairing.adapters.tables import pairing_history
+from services.pairing.domain.commands import (
+    ChangeSituation,
+    EndPairing,
+    PairSubject,
+    ReassignSubject,
+    RegisterCadre,
+    RegisterSubject,
+    RetireCadre,
+)
 from services.pairing.domain.refusals import Refused
 from services.pairing.entrypoints.schedules import apply_due_changes
-from shared.contracts.pairing import (
-    CadreRegistered,
-    EndReason,
-    Situation,
-    SubjectRegistered,
-    SubjectSituationChanged,
-)
+from shared.contracts.pairing import EndReason, Situation
 from shared.contracts.people import (
     CadreKind,
     CareSetting,
@@ -76,7 +79,7 @@ class PairingMachine(RuleBasedStateMachine):
         self.serial += 1
         subject_id = f"s-{self.serial}"
         gender = Gender.female if female else Gender.male
-        details = SubjectRegistered(
+        details = RegisterSubject(
             subject_id=subject_id,
             household_id=self.households[-1],
             name=f"对象{self.serial}",
@@ -100,7 +103,7 @@ class PairingMachine(RuleBasedStateMachine):
         cadre_id = f"c-{self.serial}"
         gender = Gender.female if female else Gender.male
         born = date(birth_year, 6, 1)
-        details = CadreRegistered(
+        details = RegisterCadre(
             cadre_id=cadre_id,
             name=f"干部{self.serial}",
             gender=gender,
@@ -125,46 +128,54 @@ class PairingMachine(RuleBasedStateMachine):
         subject = self.subjects[s % len(self.subjects)]
         cadre = self.cadres[c % len(self.cadres)]
         try:
-            self.world.run(handlers.pair(self.world.deps, subject, cadre, {}, META))
+            self.world.run(
+                handlers.pair(self.world.deps, PairSubject(subject_id=subject, cadre_id=cadre), META)
+            )
         except Refused as refused:
             if override and all(r.overridable for r in refused.refusals):
                 reasons = {r.code: "运行测试：操作员书面理由" for r in refused.refusals}
-                self._attempt(handlers.pair(self.world.deps, subject, cadre, reasons, META))
+                command = PairSubject(subject_id=subject, cadre_id=cadre, overrides=reasons)
+                self._attempt(handlers.pair(self.world.deps, command, META))
         self.world.settle()
 
     @precondition(lambda self: self.subjects)
     @rule(s=st.integers(0, 1000))
     def end(self, s: int) -> None:
         subject = self.subjects[s % len(self.subjects)]
-        self._attempt(handlers.end_pairing(self.world.deps, subject, EndReason.operator, "", META))
+        ending = EndPairing(subject_id=subject, reason=EndReason.operator)
+        self._attempt(handlers.end_pairing(self.world.deps, ending, META))
 
     @precondition(lambda self: self.subjects and self.cadres)
     @rule(s=st.integers(0, 1000), c=st.integers(0, 1000))
     def reassign(self, s: int, c: int) -> None:
         subject = self.subjects[s % len(self.subjects)]
         cadre = self.cadres[c % len(self.cadres)]
-        self._attempt(handlers.reassign(self.world.deps, subject, cadre, {}, META))
+        command = ReassignSubject(subject_id=subject, to_cadre_id=cadre)
+        self._attempt(handlers.reassign(self.world.deps, command, META))
 
     @precondition(lambda self: self.cadres)
     @rule(c=st.integers(0, 1000), continues=st.booleans())
     def retire(self, c: int, continues: bool) -> None:
         cadre = self.cadres[c % len(self.cadres)]
         today = self.world.clock.today()
-        self._attempt(handlers.retire_cadre(self.world.deps, cadre, today, continues, META))
+        retirement = RetireCadre(cadre_id=cadre, effective_on=today, continues=continues)
+        self._attempt(handlers.retire_cadre(self.world.deps, retirement, META))
 
     @precondition(lambda self: self.cadres)
     @rule(c=st.integers(0, 1000), continues=st.booleans(), days=st.integers(1, 30))
     def retire_later(self, c: int, continues: bool, days: int) -> None:
         cadre = self.cadres[c % len(self.cadres)]
         on = self.world.clock.today() + timedelta(days=days)
-        self._attempt(handlers.retire_cadre(self.world.deps, cadre, on, continues, META))
+        retirement = RetireCadre(cadre_id=cadre, effective_on=on, continues=continues)
+        self._attempt(handlers.retire_cadre(self.world.deps, retirement, META))
 
     @precondition(lambda self: self.subjects)
     @rule(s=st.integers(0, 1000), days=st.integers(1, 30))
     def end_later(self, s: int, days: int) -> None:
         subject = self.subjects[s % len(self.subjects)]
         on = self.world.clock.today() + timedelta(days=days)
-        self._attempt(handlers.end_pairing(self.world.deps, subject, EndReason.operator, "", META, on))
+        ending = EndPairing(subject_id=subject, reason=EndReason.operator, effective_on=on)
+        self._attempt(handlers.end_pairing(self.world.deps, ending, META))
 
     @rule(days=st.integers(1, 20))
     def days_pass(self, days: int) -> None:
@@ -176,7 +187,7 @@ class PairingMachine(RuleBasedStateMachine):
     def dies(self, s: int) -> None:
         subject = self.subjects[s % len(self.subjects)]
         today = self.world.clock.today()
-        change = SubjectSituationChanged(subject_id=subject, situation=Situation.died, effective_on=today)
+        change = ChangeSituation(subject_id=subject, situation=Situation.died, effective_on=today)
         self._attempt(handlers.change_situation(self.world.deps, change, META))
 
     def _active(self) -> list[Any]:

@@ -16,10 +16,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.pairing import handlers, views
+from services.pairing.domain.commands import (
+    ChangeSituation,
+    EndPairing,
+    PairSubject,
+    RetireCadre,
+    TransferCadre,
+)
 from services.pairing.domain.refusals import Refused
 from services.pairing.entrypoints.schedules import SCHEDULED_CHANGES, apply_due_changes
 from services.pairing.settings import PairingSettings
-from shared.contracts.pairing import CadreTransferred, EndReason, Situation, SubjectSituationChanged
+from shared.contracts.pairing import EndReason, Situation
 from shared.contracts.people import Links
 from shared.eventstore import Metadata
 from tests.support.pairing_people import VILLAGE, orphan, unit_leader
@@ -39,7 +46,11 @@ def world() -> Iterator[World]:
     world.run(handlers.register_subject(world.deps, orphan("s-1"), META))
     world.run(handlers.register_cadre(world.deps, unit_leader("c-1"), META))
     world.settle()
-    world.run(handlers.pair(world.deps, "s-1", "c-1", {}, META, on=date(2026, 3, 1)))
+    world.run(
+        handlers.pair(
+            world.deps, PairSubject(subject_id="s-1", cadre_id="c-1", effective_on=date(2026, 3, 1)), META
+        )
+    )
     world.settle()
     yield world
     world.close()
@@ -57,7 +68,11 @@ def queue(world: World) -> list[dict[str, Any]]:
 
 
 def test_a_retirement_dated_ahead_takes_effect_at_half_past_midnight_on_its_date(world: World) -> None:
-    world.run(handlers.retire_cadre(world.deps, "c-1", NEW_YEAR_S_EVE, False, META))
+    world.run(
+        handlers.retire_cadre(
+            world.deps, RetireCadre(cadre_id="c-1", effective_on=NEW_YEAR_S_EVE, continues=False), META
+        )
+    )
     world.settle()
     now = card(world)
     assert now["status"] == "paired" and now["cadre"]["cadre_id"] == "c-1"
@@ -99,7 +114,7 @@ def test_a_retirement_dated_ahead_takes_effect_at_half_past_midnight_on_its_date
 
 
 def test_a_transfer_out_of_the_area_dated_ahead_waits_and_then_moves_the_cadre(world: World) -> None:
-    away = CadreTransferred(
+    away = TransferCadre(
         cadre_id="c-1",
         effective_on=NEW_YEAR_S_EVE,
         unit_id="u-2",
@@ -124,7 +139,13 @@ def test_a_transfer_out_of_the_area_dated_ahead_waits_and_then_moves_the_cadre(w
 
 
 def test_an_ending_dated_ahead_ends_the_pairing_on_its_date(world: World) -> None:
-    ending = handlers.end_pairing(world.deps, "s-1", EndReason.operator, "随监护人迁居", META, NEW_YEAR_S_EVE)
+    ending = handlers.end_pairing(
+        world.deps,
+        EndPairing(
+            subject_id="s-1", reason=EndReason.operator, note="随监护人迁居", effective_on=NEW_YEAR_S_EVE
+        ),
+        META,
+    )
     world.run(ending)
     world.settle()
     assert card(world)["status"] == "paired"
@@ -140,7 +161,8 @@ def test_an_ending_dated_ahead_ends_the_pairing_on_its_date(world: World) -> Non
 
 def test_at_gansu_morning_a_retirement_dated_that_day_takes_effect_at_once(world: World) -> None:
     world.clock.set(datetime(2027, 3, 1, 7, 30, tzinfo=SHANGHAI))  # 2027-02-28 23:30 in UTC
-    world.run(handlers.retire_cadre(world.deps, "c-1", date(2027, 3, 1), False, META))
+    retirement = RetireCadre(cadre_id="c-1", effective_on=date(2027, 3, 1), continues=False)
+    world.run(handlers.retire_cadre(world.deps, retirement, META))
     world.settle()
     [record] = world.run(world.deps.repo.subject("s-1")).pairings
     assert (record.ended_on, record.end_reason) == (date(2027, 3, 1), EndReason.cadre_retired)
@@ -150,8 +172,14 @@ def test_at_gansu_morning_a_retirement_dated_that_day_takes_effect_at_once(world
 
 def test_a_date_too_far_ahead_and_a_death_in_the_future_are_refused(world: World) -> None:
     with pytest.raises(Refused, match="最多提前一年登记"):
-        world.run(handlers.retire_cadre(world.deps, "c-1", TODAY + timedelta(days=400), False, META))
-    died = SubjectSituationChanged(subject_id="s-1", situation=Situation.died, effective_on=NEW_YEAR_S_EVE)
+        world.run(
+            handlers.retire_cadre(
+                world.deps,
+                RetireCadre(cadre_id="c-1", effective_on=TODAY + timedelta(days=400), continues=False),
+                META,
+            )
+        )
+    died = ChangeSituation(subject_id="s-1", situation=Situation.died, effective_on=NEW_YEAR_S_EVE)
     with pytest.raises(Refused, match="请填写实际去世的日期"):
         world.run(handlers.change_situation(world.deps, died, META))
     assert card(world)["status"] == "paired"

@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.pairing import handlers
+from services.pairing.domain.commands import PairSubject, RegisterSubject
 from services.pairing.entrypoints.schedules import ADULT_WATCH, eighteenth_birthday, mark_adults
 from services.pairing.settings import PairingSettings
-from shared.contracts.pairing import Situation, SubjectRegistered
+from shared.contracts.pairing import Situation
 from shared.contracts.people import (
     CareSetting,
     Gender,
@@ -30,7 +31,7 @@ def test_the_watcher_records_turned_18_once_on_the_birthday_and_opens_a_review()
     world = World()
     try:
         world.clock.set_today(date(2026, 3, 1))
-        orphan = SubjectRegistered(
+        orphan = RegisterSubject(
             subject_id="s-1",
             household_id="h-1",
             name="马小军",
@@ -46,7 +47,7 @@ def test_the_watcher_records_turned_18_once_on_the_birthday_and_opens_a_review()
         cadre = unit_leader("c-1")
         world.run(handlers.register_cadre(world.deps, cadre, META))
         world.settle()
-        world.run(handlers.pair(world.deps, "s-1", "c-1", {}, META))
+        world.run(handlers.pair(world.deps, PairSubject(subject_id="s-1", cadre_id="c-1"), META))
         world.settle()
 
         world.clock.set_today(date(2026, 3, 9))

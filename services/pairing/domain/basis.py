@@ -1,0 +1,65 @@
+"""What a pairing decision rests on besides the subject's own stream, checked again at commit.
+
+Pairing rules span records: the other members of the subject's household, the household the
+cadre holds, the cadre's own facts, the women who could take a girl instead of a man. A
+command reads them from the registries, which every append keeps in step in its own
+transaction (committed state; never a read model, which lags behind the log). It decides,
+then appends with a check that reads them again inside the append's transaction, where nothing
+else can commit (the store's append lock, or the in-memory store's critical section). If
+anything differs, the append is refused with `StaleRead` and the command decides again on the
+new state: a decision always rests on exactly what was committed before it, even when two
+commands race.
+
+This module holds the pure part: the `Basis` value, whether a girl could have a woman instead,
+and the `PairingContext` the rules receive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.pairing.domain.rules import CadreView, PairingContext, SubjectView, check_pairing
+from shared.contracts.people import Gender, SubjectCategory
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What the registries said when the command decided."""
+
+    household: tuple[str, ...]  # the household's subjects still cared for, the subject included
+    subject_cadre_id: str | None  # the cadre the subject is paired with now
+    cadre_household_id: str | None  # the household the cadre holds
+    household_cadre_id: str | None  # the cadre another member of the household is paired with
+    female_cadre_available: bool  # a free woman the hard rules allow could take this girl
+
+
+def looks_for_women(subject: SubjectView, cadre_gender: Gender) -> bool:
+    """A man is asked for an orphan girl: whether a woman could take her instead matters."""
+    return (
+        subject.category is SubjectCategory.orphan
+        and subject.gender is Gender.female
+        and cadre_gender is Gender.male
+    )
+
+
+def woman_available(subject: SubjectView, women: Sequence[CadreView]) -> bool:
+    """One of `women` passes every hard rule for the subject."""
+    return any(not check_pairing(subject, w, PairingContext()) for w in women)
+
+
+def context_of(
+    basis: Basis, household: tuple[SubjectView, ...], *, replacing: bool = False
+) -> PairingContext:
+    """The rules' context: `household` is the subject's view first, then the other members'.
+
+    `replacing`: the subject's own current pairing is the one being replaced, so it does not
+    count against the new one.
+    """
+    return PairingContext(
+        household=household,
+        subject_cadre_id=None if replacing else basis.subject_cadre_id,
+        cadre_household_id=basis.cadre_household_id,
+        household_cadre_id=basis.household_cadre_id,
+        female_cadre_available=basis.female_cadre_available,
+    )

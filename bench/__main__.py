@@ -86,6 +86,13 @@ async def scenarios(run: Run, nats_url: str) -> None:
 
             await run.step(f"append.carepair.{writers}", f"carepair appends, {_n(writers, 'writer')}",
                            store)
+
+            async def with_effect(n: int = writers) -> Measured:
+                async with fresh_database(server, "effect") as url:
+                    return await appends.carepair_appends(url, sealer, n, seconds, warmup, effect=True)
+
+            await run.step(f"append.effect.{writers}",
+                           f"carepair appends with an effect, {_n(writers, 'writer')}", with_effect)
         if "recorder" in run.groups:
             async def recorder(n: int = writers) -> Measured:
                 async with fresh_database(server, "es", event_store=False) as url:

@@ -13,9 +13,16 @@ A caller that finds nothing committing yields once, so that the appends ready in
 of the event loop join its batch; if it is then alone, it commits in its own task. A commit
 starts the next batch before its own callers wake, and a large batch gathered at once goes as
 two halves, so the database commits one half while the other half's callers prepare their next
-appends. On PostgreSQL each batch is one call to a server-side function. Conflicts are decided
-per request inside the batch; a failing request never takes the others down, and a caller who
-leaves (is cancelled) while its batch commits leaves the others their results.
+appends. On PostgreSQL each batch's events go in with one call to a server-side function.
+Conflicts are decided per request inside the batch; a failing request never takes the others
+down, and a caller who leaves (is cancelled) while its batch commits leaves the others their
+results.
+
+A request may carry an effect: a write that commits in the append's transaction. On PostgreSQL
+a batch with effects opens a transaction, locks the positions row, checks the versions, runs
+each effect in a savepoint and then calls the same function for the requests still standing,
+in that transaction; a batch without effects is the function call alone, autocommitted.
+SQLite takes every batch statement by statement.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -125,6 +132,9 @@ class SqlEventStore:
         self._connection: tuple[AsyncConnection, Any] | None = None  # and its asyncpg driver
         self.batches_committed = 0
         self.events_committed = 0
+        # Transactions committed, by how their events went in: "function" (PostgreSQL's append
+        # function, with or without effects) or "statements" (SQLite).
+        self.commits_by_path: Counter[str] = Counter()
 
     async def start(self) -> None:
         """Reads the last committed position and starts taking writes."""
@@ -253,10 +263,12 @@ class SqlEventStore:
         and the server works on it while they run.
         """
         try:
-            if self._postgres and all(r.effect is None for r in batch):
-                outcomes = await self._commit_by_function(batch)
-            else:
+            if not self._postgres:
                 outcomes = await self._commit_by_statements(batch)
+            elif any(r.effect is not None for r in batch):
+                outcomes = await self._commit_with_effects(batch)
+            else:
+                outcomes = await self._commit_by_function(batch)
         except asyncio.CancelledError:  # `close` gave up on it: its callers must not wait forever
             self._fail(
                 batch,
@@ -271,7 +283,7 @@ class SqlEventStore:
         await self._settle(outcomes)
 
     async def _commit_by_statements(self, batch: list[_Request]) -> list[Outcome]:
-        """Lock, check, insert and move the counter statement by statement (SQLite, effects)."""
+        """Lock, check, insert and move the counter statement by statement (SQLite)."""
         try:
             return await self._statements(batch)
         except Exception as exc:
@@ -315,7 +327,56 @@ class SqlEventStore:
                 await conn.execute(
                     sa.update(event_positions).where(event_positions.c.id == 1).values(last=last)
                 )
+        if rows:
+            self.commits_by_path["statements"] += 1
         return outcomes
+
+    async def _commit_with_effects(self, batch: list[_Request]) -> list[Outcome]:
+        """PostgreSQL, a batch with effects: the effects, then the append function, in one transaction."""
+        try:
+            return await self._effects_then_function(batch)
+        except Exception as exc:
+            return await self._after_failure(batch, exc, self._commit_with_effects)
+
+    async def _effects_then_function(self, batch: list[_Request]) -> list[Outcome]:
+        """Locks the positions, checks every request's version, runs the effects, then appends.
+
+        An effect runs only for a request whose version matched, after the lock is taken and
+        before any event is inserted, in a savepoint of its own: an effect that raises refuses
+        its own request and leaves nothing behind. The requests still standing go to the append
+        function in the same transaction, in one statement; under the lock it sees the versions
+        checked here, and the positions it places follow the locked `last`.
+        """
+        refused: dict[int, BaseException] = {}  # by the request's index in the batch
+        async with self.engine.begin() as conn:
+            await conn.execute(_LOCK_POSITIONS)
+            versions = await self._stream_versions(conn, {r.stream_id for r in batch})
+            for index, request in enumerate(batch):
+                current = versions.get(request.stream_id, 0)
+                expected = request.expected_version
+                if expected != ANY_VERSION and expected != current:
+                    refused[index] = ConcurrencyConflict(request.stream_id, expected, current)
+                elif request.effect is not None:
+                    failure = await self._run_effect(conn, request)
+                    if failure is not None:
+                        refused[index] = failure
+            standing = [r for index, r in enumerate(batch) if index not in refused]
+            appended: list[Outcome] = []
+            if standing:
+                query, args = self._function_call(standing)
+                row = (await conn.exec_driver_sql(query, args)).one()
+                appended = self._decided(standing, row)
+                if any(isinstance(outcome, BaseException) for _, outcome in appended):
+                    # The lock is held and the versions were checked under it: nothing can
+                    # have moved. Roll back rather than commit an effect without its events.
+                    raise RuntimeError("a stream moved under the positions lock")
+        if standing:
+            self.commits_by_path["function"] += 1
+        results = iter(appended)
+        return [
+            (request, refused[index]) if index in refused else next(results)
+            for index, request in enumerate(batch)
+        ]
 
     async def _commit_by_function(self, batch: list[_Request]) -> list[Outcome]:
         """PostgreSQL: the whole batch in one round trip, one statement that commits on its own.
@@ -323,37 +384,45 @@ class SqlEventStore:
         Typed arrays travel in binary; only each event's data is JSON text.
         """
         try:
-            if len(batch) == 1:
-                r = batch[0]
-                outcomes = [
-                    tuple(
-                        await self._call(
-                            _APPEND_STREAM_SQL,
-                            r.stream_id,
-                            r.expected_version,
-                            r.meta.correlation_id,
-                            r.meta.causation_id,
-                            r.meta.actor,
-                            *self._event_arrays(batch),
-                        )
-                    )
-                ]
-            else:
-                versions, firsts = await self._call(
-                    _APPEND_EVENTS_SQL,
-                    [r.stream_id for r in batch],
-                    [r.expected_version for r in batch],
-                    [len(r.payloads) for r in batch],
-                    [r.meta.correlation_id for r in batch],
-                    [r.meta.causation_id for r in batch],
-                    [r.meta.actor for r in batch],
-                    *self._event_arrays(batch),
-                )
-                outcomes = list(zip(versions, firsts, strict=True))
+            query, args = self._function_call(batch)
+            row = await self._call(query, *args)
         except Exception as exc:
             return await self._after_failure(batch, exc, self._commit_by_function)
+        self.commits_by_path["function"] += 1
+        return self._decided(batch, row)
+
+    def _function_call(self, batch: list[_Request]) -> tuple[str, tuple[Any, ...]]:
+        """The append function's call for a batch: the lone-request one for a single request."""
+        if len(batch) == 1:
+            r = batch[0]
+            return _APPEND_STREAM_SQL, (
+                r.stream_id,
+                r.expected_version,
+                r.meta.correlation_id,
+                r.meta.causation_id,
+                r.meta.actor,
+                *self._event_arrays(batch),
+            )
+        return _APPEND_EVENTS_SQL, (
+            [r.stream_id for r in batch],
+            [r.expected_version for r in batch],
+            [len(r.payloads) for r in batch],
+            [r.meta.correlation_id for r in batch],
+            [r.meta.causation_id for r in batch],
+            [r.meta.actor for r in batch],
+            *self._event_arrays(batch),
+        )
+
+    @staticmethod
+    def _decided(batch: list[_Request], row: Any) -> list[Outcome]:
+        """Each request's result from the function's answer (a version and a first position)."""
+        if len(batch) == 1:
+            answers = [tuple(row)]
+        else:
+            versions, firsts = row
+            answers = list(zip(versions, firsts, strict=True))
         decided: list[Outcome] = []
-        for request, (version, first) in zip(batch, outcomes, strict=True):
+        for request, (version, first) in zip(batch, answers, strict=True):
             if first == 0:  # the expected version did not match; `version` is the stream's
                 conflict = ConcurrencyConflict(request.stream_id, request.expected_version, version)
                 decided.append((request, conflict))

@@ -1,4 +1,4 @@
-"""PostgreSQL's append functions: what they refuse, and a caller cancelled in the middle of one."""
+"""PostgreSQL's append functions: what they refuse, effects in their transaction, and cancelled callers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import uuid
 
 import asyncpg
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.database import migrate
 from shared.eventstore import EVENTSTORE_MIGRATIONS, NO_STREAM, Metadata, StoreClosed, StoreUnavailable
@@ -75,6 +77,37 @@ async def test_the_batch_function_places_each_requests_events_in_order(pg_url: U
         assert await conn.fetchval("SELECT last FROM event_positions") == 5
     finally:
         await conn.close()
+
+
+async def test_an_effect_runs_under_the_positions_lock_after_the_check_and_before_the_insert(
+    pg_url: URL,
+) -> None:
+    async with sql_store(pg_url) as store:
+        await store.append("watched", NO_STREAM, [thing(0)], META)
+        outsider = await _connect(pg_url)
+        seen: dict[str, object] = {}
+
+        async def look(conn: object) -> None:
+            assert isinstance(conn, AsyncConnection)
+            query = sa.text("SELECT count(*) FROM events WHERE stream_id = 'watched'")
+            seen["events of its stream"] = (await conn.execute(query)).scalar_one()
+            try:
+                await outsider.execute("SELECT last FROM event_positions WHERE id = 1 FOR UPDATE NOWAIT")
+            except asyncpg.LockNotAvailableError:
+                seen["positions locked"] = True
+            else:
+                seen["positions locked"] = False
+
+        try:
+            results = await asyncio.gather(
+                store.append("plain", NO_STREAM, [thing(1)], META),
+                store.append("watched", 1, [thing(2), thing(3)], META, effect=look),
+            )
+        finally:
+            await outsider.close()
+        assert seen == {"events of its stream": 1, "positions locked": True}
+        assert [r.positions for r in results] == [(2,), (3, 4)]
+        assert dict(store.commits_by_path) == {"function": 2}
 
 
 async def test_a_caller_cancelled_mid_append_leaves_the_store_working_and_dense(pg_url: URL) -> None:

@@ -52,6 +52,8 @@ from shared.eventstore.schema import event_positions, events
 # function (at most one request per stream). Measured: the lone one is cheaper for one request.
 _APPEND_STREAM_SQL = "SELECT version, first FROM carepair_append_stream($1, $2, $3, $4, $5, $6, $7, $8)"
 _APPEND_EVENTS_SQL = "SELECT versions, firsts FROM carepair_append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+# A batch with effects: the positions lock and its streams' versions, in one round trip.
+_LOCK_STREAMS_SQL = "SELECT last, versions FROM carepair_lock_streams($1)"
 
 _LOCK_POSITIONS = (
     sa.update(event_positions)
@@ -87,6 +89,10 @@ def _lost(exc: BaseException) -> bool:
 _SPLIT_AT = 16
 
 Outcome = tuple["_Request", "AppendResult | BaseException"]
+
+
+class _EffectRaised(Exception):
+    """An effect raised in a batch run without savepoints: roll it back and run it with them."""
 
 
 @dataclass(slots=True, eq=False)
@@ -332,34 +338,59 @@ class SqlEventStore:
         return outcomes
 
     async def _commit_with_effects(self, batch: list[_Request]) -> list[Outcome]:
-        """PostgreSQL, a batch with effects: the effects, then the append function, in one transaction."""
+        """PostgreSQL, a batch with effects: the effects, then the append function, in one transaction.
+
+        First without savepoints, which cost two round trips per effect: when every effect
+        returns, that transaction commits. When one raises, it is rolled back whole and the batch
+        runs again with a savepoint around each effect, so that only the raising one's request
+        is refused. An effect therefore runs again after a rollback, as it already does when the
+        database refuses a batch (see `_after_failure`); it must not commit, so nothing of a
+        rolled-back run remains.
+        """
         try:
-            return await self._effects_then_function(batch)
+            try:
+                return await self._effects_then_function(batch, savepoints=False)
+            except _EffectRaised:
+                return await self._effects_then_function(batch, savepoints=True)
         except Exception as exc:
             return await self._after_failure(batch, exc, self._commit_with_effects)
 
-    async def _effects_then_function(self, batch: list[_Request]) -> list[Outcome]:
+    async def _effects_then_function(self, batch: list[_Request], *, savepoints: bool) -> list[Outcome]:
         """Locks the positions, checks every request's version, runs the effects, then appends.
 
+        The lock and the versions come in one call (`carepair_lock_streams`, migration es0004).
+
         An effect runs only for a request whose version matched, after the lock is taken and
-        before any event is inserted, in a savepoint of its own: an effect that raises refuses
-        its own request and leaves nothing behind. The requests still standing go to the append
-        function in the same transaction, in one statement; under the lock it sees the versions
-        checked here, and the positions it places follow the locked `last`.
+        before any event is inserted. With `savepoints`, each runs in a savepoint of its own: an
+        effect that raises refuses its own request and leaves nothing behind. Without, the first
+        effect that raises stops the batch (`_EffectRaised`) and rolls it back. The requests
+        still standing go to the append function in the same transaction, in one statement;
+        under the lock it sees the versions checked here, and places its positions after the
+        locked `last`.
         """
         refused: dict[int, BaseException] = {}  # by the request's index in the batch
+        stream_ids = [r.stream_id for r in batch]
         async with self.engine.begin() as conn:
-            await conn.execute(_LOCK_POSITIONS)
-            versions = await self._stream_versions(conn, {r.stream_id for r in batch})
+            locked = (await conn.exec_driver_sql(_LOCK_STREAMS_SQL, (stream_ids,))).one()
+            versions = dict(zip(stream_ids, locked.versions, strict=True))
             for index, request in enumerate(batch):
-                current = versions.get(request.stream_id, 0)
+                current = versions[request.stream_id]
                 expected = request.expected_version
                 if expected != ANY_VERSION and expected != current:
                     refused[index] = ConcurrencyConflict(request.stream_id, expected, current)
-                elif request.effect is not None:
+                elif request.effect is None:
+                    continue
+                elif savepoints:
                     failure = await self._run_effect(conn, request)
                     if failure is not None:
                         refused[index] = failure
+                else:
+                    try:
+                        await request.effect(conn)
+                    except Exception as exc:
+                        if conn.invalidated or _lost(exc):
+                            raise  # the connection is gone: the whole batch is unavailable
+                        raise _EffectRaised from exc
             standing = [r for index, r in enumerate(batch) if index not in refused]
             appended: list[Outcome] = []
             if standing:

@@ -79,6 +79,27 @@ async def test_the_batch_function_places_each_requests_events_in_order(pg_url: U
         await conn.close()
 
 
+async def test_the_lock_function_reads_each_streams_version_in_the_order_given(pg_url: URL) -> None:
+    conn, other = await _connect(pg_url), await _connect(pg_url)
+    try:
+        await conn.fetchrow(
+            "SELECT * FROM carepair_append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            *_batch(["a", "b"], [3, 1], 4),
+        )
+        async with conn.transaction():
+            last, versions = await conn.fetchrow(
+                "SELECT last, versions FROM carepair_lock_streams($1)", ["b", "new", "a"]
+            )
+            assert (last, versions) == (4, [1, 0, 3])
+            # The positions row stays locked until the transaction ends.
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                await other.execute("SELECT last FROM event_positions WHERE id = 1 FOR UPDATE NOWAIT")
+        await other.execute("SELECT last FROM event_positions WHERE id = 1 FOR UPDATE NOWAIT")
+    finally:
+        await conn.close()
+        await other.close()
+
+
 async def test_an_effect_runs_under_the_positions_lock_after_the_check_and_before_the_insert(
     pg_url: URL,
 ) -> None:

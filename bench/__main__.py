@@ -29,7 +29,7 @@ from bench.timing import Measured
 from bench.workload import build_sealer, visit
 
 Insert = Callable[[URL, dict[str, Any], int, float, float], Awaitable[Measured]]
-GROUPS = ("appends", "recorder", "ceilings", "relay", "latency", "soak")
+GROUPS = ("appends", "recorder", "effects", "ceilings", "relay", "latency", "soak")
 WRITERS = (1, 16)
 
 
@@ -86,13 +86,6 @@ async def scenarios(run: Run, nats_url: str) -> None:
 
             await run.step(f"append.carepair.{writers}", f"carepair appends, {_n(writers, 'writer')}",
                            store)
-
-            async def with_effect(n: int = writers) -> Measured:
-                async with fresh_database(server, "effect") as url:
-                    return await appends.carepair_appends(url, sealer, n, seconds, warmup, effect=True)
-
-            await run.step(f"append.effect.{writers}",
-                           f"carepair appends with an effect, {_n(writers, 'writer')}", with_effect)
         if "recorder" in run.groups:
             async def recorder(n: int = writers) -> Measured:
                 async with fresh_database(server, "es", event_store=False) as url:
@@ -100,6 +93,16 @@ async def scenarios(run: Run, nats_url: str) -> None:
 
             await run.step(f"append.eventsourcing.{writers}",
                            f"eventsourcing recorder, {_n(writers, 'thread')}", recorder)
+    if "effects" in run.groups:
+        titles = {"plain": "appends, in turns with the two below",
+                  "effect": "appends with an effect",
+                  "effect_by_statements": "appends with an effect, statement by statement"}
+        for writers in WRITERS:
+            run.starting(f"appends with and without an effect, {_n(writers, 'writer')}")
+            async with fresh_database(server, "effect") as url:
+                results = await appends.effect_appends(url, sealer, writers, seconds, warmup)
+            for name, result in results.items():
+                run.note(f"effects.{name}.{writers}", f"{titles[name]}, {_n(writers, 'writer')}", result)
     if "ceilings" in run.groups:
         data = (await sealer.seal_many([visit("visit-0-0123abcd")]))[0]
         inserts: tuple[tuple[str, Insert], ...] = (

@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -136,6 +136,9 @@ class SqlEventStore:
         self._quiet.set()
         self._open = False
         self._connection: tuple[AsyncConnection, Any] | None = None  # and its asyncpg driver
+        # The connection kept for the transactions of batches with effects, and its driver.
+        self._transactions: tuple[AsyncConnection, Any] | None = None
+        self._in_transaction = False  # a batch is using it: whoever runs the batch closes it
         self.batches_committed = 0
         self.events_committed = 0
         # Transactions committed, by how their events went in: "function" (PostgreSQL's append
@@ -158,16 +161,20 @@ class SqlEventStore:
         except TimeoutError:
             # Give up on the commit in flight: drop its connection (the server rolls back what
             # it had not committed) and stop its task; then fail what is still queued.
-            if self._connection is not None:
-                self._connection[1].terminate()
+            for kept in (self._connection, self._transactions):
+                if kept is not None:
+                    kept[1].terminate()
             for task in list(self._background):
                 task.cancel()
             await asyncio.gather(*self._background, return_exceptions=True)
             left = list(self._pending)
             self._pending.clear()
             self._fail(left, StoreClosed(f"the {self.producer} event store closed before this write"))
-        if self._connection is not None:
-            connection, self._connection = self._connection[0], None
+        held = [c for c in (self._connection, self._transactions) if c is not None]
+        if self._in_transaction:  # a commit given up on, in its caller's task: it closes its own
+            held = held[:1] if self._connection is not None else []
+        self._connection = self._transactions = None
+        for connection, _ in held:
             with contextlib.suppress(Exception):  # closing is all that is left to do with it
                 await connection.close()
 
@@ -370,7 +377,7 @@ class SqlEventStore:
         """
         refused: dict[int, BaseException] = {}  # by the request's index in the batch
         stream_ids = [r.stream_id for r in batch]
-        async with self.engine.begin() as conn:
+        async with self._transaction() as conn:
             locked = (await conn.exec_driver_sql(_LOCK_STREAMS_SQL, (stream_ids,))).one()
             versions = dict(zip(stream_ids, locked.versions, strict=True))
             for index, request in enumerate(batch):
@@ -408,6 +415,33 @@ class SqlEventStore:
             (request, refused[index]) if index in refused else next(results)
             for index, request in enumerate(batch)
         ]
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction on the connection kept for batches with effects.
+
+        A connection from the pool would cost three round trips more per batch: the pool tests
+        it before handing it out (BEGIN, a ping, ROLLBACK).
+        """
+        if self._transactions is None:
+            connection = await self.engine.connect()
+            self._transactions = (connection, (await connection.get_raw_connection()).driver_connection)
+        connection = self._transactions[0]
+        self._in_transaction = True
+        try:
+            async with connection.begin():
+                yield connection
+        except _EffectRaised:
+            raise  # an effect refused its append: rolled back, and the connection is sound
+        except BaseException:
+            # Failed, or cancelled mid-call: its state is unknown, so it is not used again.
+            self._transactions = None
+            with contextlib.suppress(Exception):
+                await connection.invalidate()
+                await connection.close()
+            raise
+        finally:
+            self._in_transaction = False
 
     async def _commit_by_function(self, batch: list[_Request]) -> list[Outcome]:
         """PostgreSQL: the whole batch in one round trip, one statement that commits on its own.

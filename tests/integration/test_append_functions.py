@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import asyncpg
 import pytest
@@ -167,11 +168,16 @@ async def test_appends_queued_behind_a_caller_cancelled_while_gathering_still_co
     await race()
 
 
+async def _nothing(_: object) -> None:
+    return None
+
+
+@pytest.mark.parametrize("effect", [None, _nothing], ids=["without effects", "with effects"])
 @pytest.mark.parametrize(
     "writers", [1, 3], ids=["a lone append, committed by its caller", "a batch, in a task of its own"]
 )
 async def test_closing_while_the_database_holds_a_write_gives_up_and_answers_every_caller(
-    pg_url: URL, writers: int
+    pg_url: URL, writers: int, effect: Any
 ) -> None:
     async with sql_store(pg_url) as store:
         await store.append("before", NO_STREAM, [thing(0)], META)
@@ -180,7 +186,9 @@ async def test_closing_while_the_database_holds_a_write_gives_up_and_answers_eve
             async with blocker.transaction():
                 await blocker.execute("SELECT last FROM event_positions WHERE id = 1 FOR UPDATE")
                 stuck = [
-                    asyncio.create_task(store.append(f"stuck-{n}", NO_STREAM, [thing(n)], META))
+                    asyncio.create_task(
+                        store.append(f"stuck-{n}", NO_STREAM, [thing(n)], META, effect=effect)
+                    )
                     for n in range(writers)
                 ]
                 await asyncio.sleep(0.2)  # the commit now waits for the lock this test holds

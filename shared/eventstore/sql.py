@@ -19,10 +19,11 @@ down, and a caller who leaves (is cancelled) while its batch commits leaves the 
 results.
 
 A request may carry an effect: a write that commits in the append's transaction. On PostgreSQL
-a batch with effects opens a transaction, locks the positions row, checks the versions, runs
-each effect in a savepoint and then calls the same function for the requests still standing,
-in that transaction; a batch without effects is the function call alone, autocommitted.
-SQLite takes every batch statement by statement.
+a batch with effects opens a transaction, locks the positions row and reads its streams'
+versions in one call, runs the effects of the requests whose version matched, and then calls
+the same append function for the requests still standing, in that transaction; an effect that
+raises refuses only its own request. A batch without effects is the function call alone,
+autocommitted. SQLite takes every batch statement by statement.
 """
 
 from __future__ import annotations
@@ -170,11 +171,11 @@ class SqlEventStore:
             left = list(self._pending)
             self._pending.clear()
             self._fail(left, StoreClosed(f"the {self.producer} event store closed before this write"))
-        held = [c for c in (self._connection, self._transactions) if c is not None]
-        if self._in_transaction:  # a commit given up on, in its caller's task: it closes its own
-            held = held[:1] if self._connection is not None else []
+        # A commit given up on in its caller's own task still holds the transactions' connection:
+        # that task closes it when its call fails.
+        idle = [self._connection] if self._in_transaction else [self._connection, self._transactions]
         self._connection = self._transactions = None
-        for connection, _ in held:
+        for connection, _ in filter(None, idle):
             with contextlib.suppress(Exception):  # closing is all that is left to do with it
                 await connection.close()
 

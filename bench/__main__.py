@@ -29,7 +29,7 @@ from bench.timing import Measured
 from bench.workload import build_sealer, visit
 
 Insert = Callable[[URL, dict[str, Any], int, float, float], Awaitable[Measured]]
-GROUPS = ("appends", "recorder", "ceilings", "relay", "latency", "soak")
+GROUPS = ("appends", "recorder", "effects", "ceilings", "relay", "latency", "soak")
 WRITERS = (1, 16)
 
 
@@ -93,6 +93,16 @@ async def scenarios(run: Run, nats_url: str) -> None:
 
             await run.step(f"append.eventsourcing.{writers}",
                            f"eventsourcing recorder, {_n(writers, 'thread')}", recorder)
+    if "effects" in run.groups:
+        titles = {"plain": "appends, in turns with the two below",
+                  "effect": "appends with an effect",
+                  "effect_by_statements": "appends with an effect, statement by statement"}
+        for writers in WRITERS:
+            run.starting(f"appends with and without an effect, {_n(writers, 'writer')}")
+            async with fresh_database(server, "effect") as url:
+                results = await appends.effect_appends(url, sealer, writers, seconds, warmup)
+            for name, result in results.items():
+                run.note(f"effects.{name}.{writers}", f"{titles[name]}, {_n(writers, 'writer')}", result)
     if "ceilings" in run.groups:
         data = (await sealer.seal_many([visit("visit-0-0123abcd")]))[0]
         inserts: tuple[tuple[str, Insert], ...] = (

@@ -13,9 +13,17 @@ A caller that finds nothing committing yields once, so that the appends ready in
 of the event loop join its batch; if it is then alone, it commits in its own task. A commit
 starts the next batch before its own callers wake, and a large batch gathered at once goes as
 two halves, so the database commits one half while the other half's callers prepare their next
-appends. On PostgreSQL each batch is one call to a server-side function. Conflicts are decided
-per request inside the batch; a failing request never takes the others down, and a caller who
-leaves (is cancelled) while its batch commits leaves the others their results.
+appends. On PostgreSQL each batch's events go in with one call to a server-side function.
+Conflicts are decided per request inside the batch; a failing request never takes the others
+down, and a caller who leaves (is cancelled) while its batch commits leaves the others their
+results.
+
+A request may carry an effect: a write that commits in the append's transaction. On PostgreSQL
+a batch with effects opens a transaction, locks the positions row and reads its streams'
+versions in one call, runs the effects of the requests whose version matched, and then calls
+the same append function for the requests still standing, in that transaction; an effect that
+raises refuses only its own request. A batch without effects is the function call alone,
+autocommitted. SQLite takes every batch statement by statement.
 """
 
 from __future__ import annotations
@@ -23,8 +31,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +53,8 @@ from shared.eventstore.schema import event_positions, events
 # function (at most one request per stream). Measured: the lone one is cheaper for one request.
 _APPEND_STREAM_SQL = "SELECT version, first FROM carepair_append_stream($1, $2, $3, $4, $5, $6, $7, $8)"
 _APPEND_EVENTS_SQL = "SELECT versions, firsts FROM carepair_append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+# A batch with effects: the positions lock and its streams' versions, in one round trip.
+_LOCK_STREAMS_SQL = "SELECT last, versions FROM carepair_lock_streams($1)"
 
 _LOCK_POSITIONS = (
     sa.update(event_positions)
@@ -80,6 +90,10 @@ def _lost(exc: BaseException) -> bool:
 _SPLIT_AT = 16
 
 Outcome = tuple["_Request", "AppendResult | BaseException"]
+
+
+class _EffectRaised(Exception):
+    """An effect raised in a batch run without savepoints: roll it back and run it with them."""
 
 
 @dataclass(slots=True, eq=False)
@@ -123,8 +137,14 @@ class SqlEventStore:
         self._quiet.set()
         self._open = False
         self._connection: tuple[AsyncConnection, Any] | None = None  # and its asyncpg driver
+        # The connection kept for the transactions of batches with effects, and its driver.
+        self._transactions: tuple[AsyncConnection, Any] | None = None
+        self._in_transaction = False  # a batch is using it: whoever runs the batch closes it
         self.batches_committed = 0
         self.events_committed = 0
+        # Transactions committed, by how their events went in: "function" (PostgreSQL's append
+        # function, with or without effects) or "statements" (SQLite).
+        self.commits_by_path: Counter[str] = Counter()
 
     async def start(self) -> None:
         """Reads the last committed position and starts taking writes."""
@@ -142,16 +162,20 @@ class SqlEventStore:
         except TimeoutError:
             # Give up on the commit in flight: drop its connection (the server rolls back what
             # it had not committed) and stop its task; then fail what is still queued.
-            if self._connection is not None:
-                self._connection[1].terminate()
+            for kept in (self._connection, self._transactions):
+                if kept is not None:
+                    kept[1].terminate()
             for task in list(self._background):
                 task.cancel()
             await asyncio.gather(*self._background, return_exceptions=True)
             left = list(self._pending)
             self._pending.clear()
             self._fail(left, StoreClosed(f"the {self.producer} event store closed before this write"))
-        if self._connection is not None:
-            connection, self._connection = self._connection[0], None
+        # A commit given up on in its caller's own task still holds the transactions' connection:
+        # that task closes it when its call fails.
+        idle = [self._connection] if self._in_transaction else [self._connection, self._transactions]
+        self._connection = self._transactions = None
+        for connection, _ in filter(None, idle):
             with contextlib.suppress(Exception):  # closing is all that is left to do with it
                 await connection.close()
 
@@ -253,10 +277,12 @@ class SqlEventStore:
         and the server works on it while they run.
         """
         try:
-            if self._postgres and all(r.effect is None for r in batch):
-                outcomes = await self._commit_by_function(batch)
-            else:
+            if not self._postgres:
                 outcomes = await self._commit_by_statements(batch)
+            elif any(r.effect is not None for r in batch):
+                outcomes = await self._commit_with_effects(batch)
+            else:
+                outcomes = await self._commit_by_function(batch)
         except asyncio.CancelledError:  # `close` gave up on it: its callers must not wait forever
             self._fail(
                 batch,
@@ -271,7 +297,7 @@ class SqlEventStore:
         await self._settle(outcomes)
 
     async def _commit_by_statements(self, batch: list[_Request]) -> list[Outcome]:
-        """Lock, check, insert and move the counter statement by statement (SQLite, effects)."""
+        """Lock, check, insert and move the counter statement by statement (SQLite)."""
         try:
             return await self._statements(batch)
         except Exception as exc:
@@ -315,7 +341,108 @@ class SqlEventStore:
                 await conn.execute(
                     sa.update(event_positions).where(event_positions.c.id == 1).values(last=last)
                 )
+        if rows:
+            self.commits_by_path["statements"] += 1
         return outcomes
+
+    async def _commit_with_effects(self, batch: list[_Request]) -> list[Outcome]:
+        """PostgreSQL, a batch with effects: the effects, then the append function, in one transaction.
+
+        First without savepoints, which cost two round trips per effect: when every effect
+        returns, that transaction commits. When one raises, it is rolled back whole and the batch
+        runs again with a savepoint around each effect, so that only the raising one's request
+        is refused. An effect therefore runs again after a rollback, as it already does when the
+        database refuses a batch (see `_after_failure`); it must not commit, so nothing of a
+        rolled-back run remains.
+        """
+        try:
+            try:
+                return await self._effects_then_function(batch, savepoints=False)
+            except _EffectRaised:
+                return await self._effects_then_function(batch, savepoints=True)
+        except Exception as exc:
+            return await self._after_failure(batch, exc, self._commit_with_effects)
+
+    async def _effects_then_function(self, batch: list[_Request], *, savepoints: bool) -> list[Outcome]:
+        """Locks the positions, checks every request's version, runs the effects, then appends.
+
+        The lock and the versions come in one call (`carepair_lock_streams`, migration es0004).
+
+        An effect runs only for a request whose version matched, after the lock is taken and
+        before any event is inserted. With `savepoints`, each runs in a savepoint of its own: an
+        effect that raises refuses its own request and leaves nothing behind. Without, the first
+        effect that raises stops the batch (`_EffectRaised`) and rolls it back. The requests
+        still standing go to the append function in the same transaction, in one statement;
+        under the lock it sees the versions checked here, and places its positions after the
+        locked `last`.
+        """
+        refused: dict[int, BaseException] = {}  # by the request's index in the batch
+        stream_ids = [r.stream_id for r in batch]
+        async with self._transaction() as conn:
+            locked = (await conn.exec_driver_sql(_LOCK_STREAMS_SQL, (stream_ids,))).one()
+            versions = dict(zip(stream_ids, locked.versions, strict=True))
+            for index, request in enumerate(batch):
+                current = versions[request.stream_id]
+                expected = request.expected_version
+                if expected != ANY_VERSION and expected != current:
+                    refused[index] = ConcurrencyConflict(request.stream_id, expected, current)
+                elif request.effect is None:
+                    continue
+                elif savepoints:
+                    failure = await self._run_effect(conn, request)
+                    if failure is not None:
+                        refused[index] = failure
+                else:
+                    try:
+                        await request.effect(conn)
+                    except Exception as exc:
+                        if conn.invalidated or _lost(exc):
+                            raise  # the connection is gone: the whole batch is unavailable
+                        raise _EffectRaised from exc
+            standing = [r for index, r in enumerate(batch) if index not in refused]
+            appended: list[Outcome] = []
+            if standing:
+                query, args = self._function_call(standing)
+                row = (await conn.exec_driver_sql(query, args)).one()
+                appended = self._decided(standing, row)
+                if any(isinstance(outcome, BaseException) for _, outcome in appended):
+                    # The lock is held and the versions were checked under it: nothing can
+                    # have moved. Roll back rather than commit an effect without its events.
+                    raise RuntimeError("a stream moved under the positions lock")
+        if standing:
+            self.commits_by_path["function"] += 1
+        results = iter(appended)
+        return [
+            (request, refused[index]) if index in refused else next(results)
+            for index, request in enumerate(batch)
+        ]
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction on the connection kept for batches with effects.
+
+        A connection from the pool would cost three round trips more per batch: the pool tests
+        it before handing it out (BEGIN, a ping, ROLLBACK).
+        """
+        if self._transactions is None:
+            connection = await self.engine.connect()
+            self._transactions = (connection, (await connection.get_raw_connection()).driver_connection)
+        connection = self._transactions[0]
+        self._in_transaction = True
+        try:
+            async with connection.begin():
+                yield connection
+        except _EffectRaised:
+            raise  # an effect refused its append: rolled back, and the connection is sound
+        except BaseException:
+            # Failed, or cancelled mid-call: its state is unknown, so it is not used again.
+            self._transactions = None
+            with contextlib.suppress(Exception):
+                await connection.invalidate()
+                await connection.close()
+            raise
+        finally:
+            self._in_transaction = False
 
     async def _commit_by_function(self, batch: list[_Request]) -> list[Outcome]:
         """PostgreSQL: the whole batch in one round trip, one statement that commits on its own.
@@ -323,37 +450,45 @@ class SqlEventStore:
         Typed arrays travel in binary; only each event's data is JSON text.
         """
         try:
-            if len(batch) == 1:
-                r = batch[0]
-                outcomes = [
-                    tuple(
-                        await self._call(
-                            _APPEND_STREAM_SQL,
-                            r.stream_id,
-                            r.expected_version,
-                            r.meta.correlation_id,
-                            r.meta.causation_id,
-                            r.meta.actor,
-                            *self._event_arrays(batch),
-                        )
-                    )
-                ]
-            else:
-                versions, firsts = await self._call(
-                    _APPEND_EVENTS_SQL,
-                    [r.stream_id for r in batch],
-                    [r.expected_version for r in batch],
-                    [len(r.payloads) for r in batch],
-                    [r.meta.correlation_id for r in batch],
-                    [r.meta.causation_id for r in batch],
-                    [r.meta.actor for r in batch],
-                    *self._event_arrays(batch),
-                )
-                outcomes = list(zip(versions, firsts, strict=True))
+            query, args = self._function_call(batch)
+            row = await self._call(query, *args)
         except Exception as exc:
             return await self._after_failure(batch, exc, self._commit_by_function)
+        self.commits_by_path["function"] += 1
+        return self._decided(batch, row)
+
+    def _function_call(self, batch: list[_Request]) -> tuple[str, tuple[Any, ...]]:
+        """The append function's call for a batch: the lone-request one for a single request."""
+        if len(batch) == 1:
+            r = batch[0]
+            return _APPEND_STREAM_SQL, (
+                r.stream_id,
+                r.expected_version,
+                r.meta.correlation_id,
+                r.meta.causation_id,
+                r.meta.actor,
+                *self._event_arrays(batch),
+            )
+        return _APPEND_EVENTS_SQL, (
+            [r.stream_id for r in batch],
+            [r.expected_version for r in batch],
+            [len(r.payloads) for r in batch],
+            [r.meta.correlation_id for r in batch],
+            [r.meta.causation_id for r in batch],
+            [r.meta.actor for r in batch],
+            *self._event_arrays(batch),
+        )
+
+    @staticmethod
+    def _decided(batch: list[_Request], row: Any) -> list[Outcome]:
+        """Each request's result from the function's answer (a version and a first position)."""
+        if len(batch) == 1:
+            answers = [tuple(row)]
+        else:
+            versions, firsts = row
+            answers = list(zip(versions, firsts, strict=True))
         decided: list[Outcome] = []
-        for request, (version, first) in zip(batch, outcomes, strict=True):
+        for request, (version, first) in zip(batch, answers, strict=True):
             if first == 0:  # the expected version did not match; `version` is the stream's
                 conflict = ConcurrencyConflict(request.stream_id, request.expected_version, version)
                 decided.append((request, conflict))

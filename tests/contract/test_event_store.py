@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from shared.eventstore import ANY_VERSION, NO_STREAM, ConcurrencyConflict, Metadata
+from shared.eventstore import ANY_VERSION, NO_STREAM, AppendResult, ConcurrencyConflict, Metadata
 from shared.eventstore.opener import EventOpener
 from shared.personal import MemoryKeyStore, PayloadSealer
 from tests.support.contracts import TEST_CONTRACTS, thing
-from tests.support.stores import memory_store, sql_store
+from tests.support.stores import Claims, ClaimTaken, memory_store, sql_store
 
 META = Metadata(actor="tester")
 
@@ -179,6 +179,65 @@ async def test_an_effect_commits_with_its_append_and_a_failing_one_only_fails_it
             marks = (await conn.execute(sa.text("SELECT name FROM marks"))).scalars().all()
         assert marks == ["ok"]
         assert [e.stream_id for e in await store.read_after(0)] == ["good"]
+
+
+async def test_in_one_batch_an_effect_that_raises_refuses_its_own_append_alone(store: Any) -> None:
+    """Effects and plain appends mixed: a raising effect, a conflict and a refused claim among them."""
+    claims = Claims()
+    await claims.prepare(store)
+    await store.append("taken", NO_STREAM, [thing(0)], META)
+    failure = RuntimeError("the effect failed")
+    # Queued in one turn of the loop, on seven streams: one batch on the SQL stores.
+    outcomes = await asyncio.gather(
+        store.append("a", NO_STREAM, [thing(1)], META, effect=claims.claim("a")),
+        store.append("plain-1", NO_STREAM, [thing(2), thing(3)], META),
+        store.append("bad", NO_STREAM, [thing(4)], META, effect=claims.claim("bad", then_fail=failure)),
+        store.append("taken", NO_STREAM, [thing(5)], META, effect=claims.claim("taken")),
+        store.append("b", NO_STREAM, [thing(6)], META, effect=claims.claim("b")),
+        store.append("a-again", NO_STREAM, [thing(7)], META, effect=claims.claim("a")),
+        store.append("plain-2", ANY_VERSION, [thing(8)], META),
+        return_exceptions=True,
+    )
+    a, plain_1, bad, taken, b, a_again, plain_2 = outcomes
+    committed = [r for r in (a, plain_1, b, plain_2) if isinstance(r, AppendResult)]
+    assert len(committed) == 4, outcomes
+    assert bad is failure  # the effect's own exception, given to its own caller
+    assert isinstance(taken, ConcurrencyConflict) and (taken.expected, taken.actual) == (0, 1)
+    assert "taken" not in claims.ran  # a conflicting request's effect does not run
+    assert isinstance(a_again, ClaimTaken)
+    assert await claims.names(store) == ["a", "b"]  # nothing of a refused request's effect remains
+    assert [(r.stream_id, r.stream_version, r.positions) for r in committed] == [
+        ("a", 1, (2,)),
+        ("plain-1", 2, (3, 4)),
+        ("b", 1, (5,)),
+        ("plain-2", 1, (6,)),
+    ]
+    stored = await store.read_after(0, limit=100)
+    assert [(e.position, e.stream_id) for e in stored] == [
+        (1, "taken"), (2, "a"), (3, "plain-1"), (4, "plain-1"), (5, "b"), (6, "plain-2"),
+    ]
+    assert await store.last_position() == 6
+    later = await store.append("bad", NO_STREAM, [thing(9)], META, effect=claims.claim("bad"))
+    assert later.positions == (7,)
+    assert await claims.names(store) == ["a", "b", "bad"]
+
+
+async def test_every_effect_failing_commits_nothing_and_the_store_goes_on(store: Any) -> None:
+    claims = Claims()
+    await claims.prepare(store)
+
+    def failing(n: int) -> Any:
+        return claims.claim(f"c-{n}", then_fail=KeyError(n))
+
+    outcomes = await asyncio.gather(
+        *(store.append(f"s-{n}", NO_STREAM, [thing(n)], META, effect=failing(n)) for n in range(5)),
+        return_exceptions=True,
+    )
+    assert [type(o) for o in outcomes] == [KeyError] * 5
+    assert [o.args for o in outcomes] == [(n,) for n in range(5)]
+    assert await store.last_position() == 0 and await claims.names(store) == []
+    result = await store.append("s-0", NO_STREAM, [thing(0)], META, effect=claims.claim("c-0"))
+    assert result.positions == (1,) and await claims.names(store) == ["c-0"]
 
 
 async def test_an_old_schema_version_is_upcast_on_read() -> None:

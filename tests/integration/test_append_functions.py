@@ -1,13 +1,16 @@
-"""PostgreSQL's append functions: what they refuse, and a caller cancelled in the middle of one."""
+"""PostgreSQL's append functions: what they refuse, effects in their transaction, and cancelled callers."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import asyncpg
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.database import migrate
 from shared.eventstore import EVENTSTORE_MIGRATIONS, NO_STREAM, Metadata, StoreClosed, StoreUnavailable
@@ -77,6 +80,58 @@ async def test_the_batch_function_places_each_requests_events_in_order(pg_url: U
         await conn.close()
 
 
+async def test_the_lock_function_reads_each_streams_version_in_the_order_given(pg_url: URL) -> None:
+    conn, other = await _connect(pg_url), await _connect(pg_url)
+    try:
+        await conn.fetchrow(
+            "SELECT * FROM carepair_append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            *_batch(["a", "b"], [3, 1], 4),
+        )
+        async with conn.transaction():
+            last, versions = await conn.fetchrow(
+                "SELECT last, versions FROM carepair_lock_streams($1)", ["b", "new", "a"]
+            )
+            assert (last, versions) == (4, [1, 0, 3])
+            # The positions row stays locked until the transaction ends.
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                await other.execute("SELECT last FROM event_positions WHERE id = 1 FOR UPDATE NOWAIT")
+        await other.execute("SELECT last FROM event_positions WHERE id = 1 FOR UPDATE NOWAIT")
+    finally:
+        await conn.close()
+        await other.close()
+
+
+async def test_an_effect_runs_under_the_positions_lock_after_the_check_and_before_the_insert(
+    pg_url: URL,
+) -> None:
+    async with sql_store(pg_url) as store:
+        await store.append("watched", NO_STREAM, [thing(0)], META)
+        outsider = await _connect(pg_url)
+        seen: dict[str, object] = {}
+
+        async def look(conn: object) -> None:
+            assert isinstance(conn, AsyncConnection)
+            query = sa.text("SELECT count(*) FROM events WHERE stream_id = 'watched'")
+            seen["events of its stream"] = (await conn.execute(query)).scalar_one()
+            try:
+                await outsider.execute("SELECT last FROM event_positions WHERE id = 1 FOR UPDATE NOWAIT")
+            except asyncpg.LockNotAvailableError:
+                seen["positions locked"] = True
+            else:
+                seen["positions locked"] = False
+
+        try:
+            results = await asyncio.gather(
+                store.append("plain", NO_STREAM, [thing(1)], META),
+                store.append("watched", 1, [thing(2), thing(3)], META, effect=look),
+            )
+        finally:
+            await outsider.close()
+        assert seen == {"events of its stream": 1, "positions locked": True}
+        assert [r.positions for r in results] == [(2,), (3, 4)]
+        assert dict(store.commits_by_path) == {"function": 2}
+
+
 async def test_a_caller_cancelled_mid_append_leaves_the_store_working_and_dense(pg_url: URL) -> None:
     async with sql_store(pg_url) as store:
         for turns in range(8):
@@ -113,11 +168,16 @@ async def test_appends_queued_behind_a_caller_cancelled_while_gathering_still_co
     await race()
 
 
+async def _nothing(_: object) -> None:
+    return None
+
+
+@pytest.mark.parametrize("effect", [None, _nothing], ids=["without effects", "with effects"])
 @pytest.mark.parametrize(
     "writers", [1, 3], ids=["a lone append, committed by its caller", "a batch, in a task of its own"]
 )
 async def test_closing_while_the_database_holds_a_write_gives_up_and_answers_every_caller(
-    pg_url: URL, writers: int
+    pg_url: URL, writers: int, effect: Any
 ) -> None:
     async with sql_store(pg_url) as store:
         await store.append("before", NO_STREAM, [thing(0)], META)
@@ -126,7 +186,9 @@ async def test_closing_while_the_database_holds_a_write_gives_up_and_answers_eve
             async with blocker.transaction():
                 await blocker.execute("SELECT last FROM event_positions WHERE id = 1 FOR UPDATE")
                 stuck = [
-                    asyncio.create_task(store.append(f"stuck-{n}", NO_STREAM, [thing(n)], META))
+                    asyncio.create_task(
+                        store.append(f"stuck-{n}", NO_STREAM, [thing(n)], META, effect=effect)
+                    )
                     for n in range(writers)
                 ]
                 await asyncio.sleep(0.2)  # the commit now waits for the lock this test holds

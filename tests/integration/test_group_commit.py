@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from shared.eventstore import NO_STREAM, Metadata
 from shared.eventstore.sql import SqlEventStore
@@ -27,7 +28,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[SqlEventStore]:
 
 def wrap_commits(store: SqlEventStore, around: Callable[[list[Any], Commit], Awaitable[list[Any]]]) -> None:
     """Puts `around` between the store and whichever way it commits a batch on this database."""
-    for name in ("_commit_by_function", "_commit_by_statements"):
+    for name in ("_commit_by_function", "_commit_with_effects", "_commit_by_statements"):
         inner = getattr(store, name)
 
         async def wrapped(batch: list[Any], inner: Commit = inner) -> list[Any]:
@@ -108,3 +109,33 @@ async def test_a_caller_cancelled_while_its_batch_commits_leaves_the_others_thei
     assert [e.position for e in await store.read_after(0, limit=10)] == [1, 2, 3]
     later = await store.append("s-after", NO_STREAM, [thing(9)], META)
     assert later.positions == (4,)
+
+
+async def _look(conn: Any) -> None:
+    await conn.execute(sa.text("SELECT 1"))
+
+
+async def test_a_batch_with_effects_commits_in_one_transaction_through_the_databases_fast_path(
+    store: SqlEventStore,
+) -> None:
+    """PostgreSQL: effects or not, the append function; SQLite: statement by statement."""
+    path = "function" if store.engine.dialect.name == "postgresql" else "statements"
+    await asyncio.gather(
+        *(store.append(f"s-{n}", NO_STREAM, [thing(n)], META, effect=_look if n % 3 else None)
+          for n in range(9))
+    )
+    assert dict(store.commits_by_path) == {path: 1}
+    await store.append("lone", NO_STREAM, [thing(9)], META, effect=_look)
+    await store.append("plain", NO_STREAM, [thing(10)], META)
+    assert dict(store.commits_by_path) == {path: 3}
+    assert [e.position for e in await store.read_after(0, limit=100)] == list(range(1, 12))
+
+
+async def test_sixteen_appends_with_effects_also_go_as_two_halves(store: SqlEventStore) -> None:
+    path = "function" if store.engine.dialect.name == "postgresql" else "statements"
+    await asyncio.gather(
+        *(store.append(f"s-{n}", NO_STREAM, [thing(n)], META, effect=_look) for n in range(16))
+    )
+    assert (store.batches_committed, store.events_committed) == (2, 16)
+    assert dict(store.commits_by_path) == {path: 2}
+    assert [e.position for e in await store.read_after(0, limit=100)] == list(range(1, 17))

@@ -21,7 +21,7 @@ from shared.eventstore.memory import MemoryEventStore
 from shared.eventstore.sql import SqlEventStore
 from shared.personal import MemoryKeyStore, PayloadSealer
 from tests.support.contracts import ThingRenamed, thing
-from tests.support.stores import sql_store
+from tests.support.stores import Claims, sql_store
 
 META = Metadata(actor="tester")
 LIMIT = 4096
@@ -92,7 +92,7 @@ async def _nothing(_: AsyncConnection) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("with_effect", [False, True], ids=["batch-function", "statements"])
+@pytest.mark.parametrize("with_effect", [False, True], ids=["without effects", "with effects"])
 async def test_a_write_the_database_refuses_fails_alone_and_is_not_called_unavailable(
     pg_url: Any, with_effect: bool
 ) -> None:
@@ -111,6 +111,29 @@ async def test_a_write_the_database_refuses_fails_alone_and_is_not_called_unavai
         assert not isinstance(outcomes[5], StoreUnavailable)
         assert "no writes to s-5" in str(outcomes[5])
         assert len(await store.read_after(0, 100)) == 19
+
+
+@pytest.mark.postgres
+async def test_a_refused_write_takes_its_effect_with_it_and_leaves_the_others_theirs(pg_url: Any) -> None:
+    """The batch is tried again one request at a time: each effect commits with its own events."""
+    async with sql_store(pg_url) as store:
+        claims = Claims()
+        await claims.prepare(store)
+        async with store.engine.begin() as conn:
+            await conn.execute(sa.text(REFUSING_FUNCTION))
+            await conn.execute(sa.text(REFUSING_TRIGGER))
+
+        async def write(n: int) -> Any:
+            effect = claims.claim(f"c-{n}") if n % 2 else None
+            return await store.append(f"s-{n}", NO_STREAM, [thing(n)], META, effect=effect)
+
+        outcomes = await asyncio.gather(*(write(n) for n in range(10)), return_exceptions=True)
+        assert [n for n, o in enumerate(outcomes) if isinstance(o, BaseException)] == [5]
+        assert "no writes to s-5" in str(outcomes[5])
+        assert await claims.names(store) == ["c-1", "c-3", "c-7", "c-9"]
+        stored = await store.read_after(0, 100)
+        assert [e.position for e in stored] == list(range(1, 10))
+        assert [e.stream_id for e in stored] == [f"s-{n}" for n in range(10) if n != 5]
 
 
 @pytest.mark.postgres

@@ -12,8 +12,9 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from shared.commands import Command
 from shared.contracts.pairing import EndReason, ReviewDecision, Situation
 from shared.contracts.people import (
     Address,
@@ -35,12 +36,6 @@ from shared.contracts.people import (
 )
 
 Id = Field(min_length=1, max_length=64)
-
-
-class Command(BaseModel):
-    """A request to change something: frozen, and no field it does not declare."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 # --- subjects ---------------------------------------------------------------------------

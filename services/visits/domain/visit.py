@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from datetime import date
 
-from shared.contracts.visits import ContactMode, VisitLogged
+from services.visits.domain.commands import LogVisit
+from shared.contracts.visits import VisitLogged
 
 
 class VisitRejected(ValueError):
@@ -15,19 +14,6 @@ class VisitRejected(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-@dataclass(frozen=True)
-class LogVisit:
-    """Record one contact (phone, SMS, WeChat, letter) or visit (home, institution, elsewhere)."""
-
-    visit_id: uuid.UUID
-    pairing_id: uuid.UUID
-    subject_id: str
-    cadre_id: str
-    mode: ContactMode
-    happened_on: date
-    record: str
 
 
 def decide_log_visit(command: LogVisit, today: date) -> list[VisitLogged]:
@@ -39,14 +25,4 @@ def decide_log_visit(command: LogVisit, today: date) -> list[VisitLogged]:
         )
     if not command.record.strip():
         raise VisitRejected("record_empty", "工作记录不能为空：请填写联系或走访的内容")
-    return [
-        VisitLogged(
-            visit_id=command.visit_id,
-            pairing_id=command.pairing_id,
-            subject_id=command.subject_id,
-            cadre_id=command.cadre_id,
-            mode=command.mode,
-            happened_on=command.happened_on,
-            record=command.record.strip(),
-        )
-    ]
+    return [VisitLogged(**{**command.model_dump(), "record": command.record.strip()})]

@@ -6,14 +6,13 @@ The app is built from the service's spec (`services/visits/bootstrap.py`).
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
 from services.visits import handlers
-from services.visits.domain.visit import LogVisit, VisitRejected
-from shared.contracts.visits import ContactMode
+from services.visits.domain.commands import LogVisit
+from services.visits.domain.visit import VisitRejected
 from shared.eventstore import ConcurrencyConflict
 from shared.runtime import Basics
 from shared.web.actor import CommandMeta
@@ -25,16 +24,10 @@ from shared.web.security import requires
 router = APIRouter(prefix="/visits", tags=["visits"], dependencies=[requires("visits.log")])
 
 
-class VisitCreate(RequestBody):
-    """A cadre's record of one contact or visit."""
+class VisitCreate(RequestBody, LogVisit):
+    """A cadre's record of one contact or visit: the command's fields, checked as every body is."""
 
     visit_id: uuid.UUID = Field(default_factory=uuid.uuid4, description="client-chosen id makes retries safe")
-    pairing_id: uuid.UUID
-    subject_id: str = Field(min_length=1, max_length=64)
-    cadre_id: str = Field(min_length=1, max_length=64)
-    mode: ContactMode
-    happened_on: date
-    record: str = Field(min_length=1, max_length=4000)
 
 
 class VisitAccepted(BaseModel):
@@ -48,7 +41,7 @@ async def log_visit(
 ) -> VisitAccepted:
     command = LogVisit(**body.model_dump())
     try:
-        result = await handlers.log_visit(command, basics.store, meta, basics.today())
+        result = await handlers.log_visit(basics, command, meta)
     except VisitRejected as exc:
         raise ApiError(422, exc.code, str(exc)) from exc
     except ConcurrencyConflict as exc:

@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from services.visits.domain.visit import LogVisit, VisitRejected, decide_log_visit
+from services.visits.domain.commands import LogVisit
+from services.visits.domain.visit import VisitRejected, decide_log_visit
 from shared.contracts.visits import ContactMode
 
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.reporting.handlers import COMPLIANCE
+from services.reporting.projections import COMPLIANCE
 from services.reporting.settings import ReportingSettings
 from shared.clock import Clock
 from shared.runtime import ServiceRuntime, ServiceSpec

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel
 
-from services.reporting import handlers
+from services.reporting import views
 from services.reporting.bootstrap import build_runtime
 from services.reporting.domain.compliance import CONTACTS_PER_YEAR, VISITS_PER_YEAR
 from services.reporting.settings import ReportingSettings
@@ -42,7 +42,7 @@ async def pairing_compliance(
     runtime = request.app.state.runtime
     year = year or runtime.clock.today().year
     async with runtime.engine.connect() as conn:
-        tally = await handlers.year_tally(conn, pairing_id, year)
+        tally = await views.year_tally(conn, pairing_id, year)
     return PairingCompliance(
         pairing_id=pairing_id,
         year=year,

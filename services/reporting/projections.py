@@ -1,8 +1,6 @@
-"""How reporting's read models follow other services' events; the table at the end lists them."""
+"""Reporting's read models, fed from other services' events; the table at the end lists them."""
 
 from __future__ import annotations
-
-import uuid
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,12 +27,6 @@ async def tally_visit(conn: AsyncConnection, envelope: Envelope) -> None:
         await conn.execute(
             sa.insert(tallies).values(pairing_id=event.pairing_id, year=event.happened_on.year, **values)
         )
-
-
-async def year_tally(conn: AsyncConnection, pairing_id: uuid.UUID, year: int) -> YearTally:
-    key = (tallies.c.pairing_id == pairing_id) & (tallies.c.year == year)
-    row = (await conn.execute(sa.select(tallies.c.contacts, tallies.c.visits).where(key))).first()
-    return YearTally(*row) if row else YearTally()
 
 
 EVENT_HANDLERS = {"VisitLogged": tally_visit}

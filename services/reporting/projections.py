@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.adapters.tables import pairing_year_tallies as tallies
 from services.reporting.domain.compliance import YearTally
 from shared.contracts.visits import VisitLogged
 from shared.eventstore import Envelope
-from shared.messaging.projection import Projection
+from shared.messaging.projection import Projection, Rows
 
 
-async def tally_visit(conn: AsyncConnection, envelope: Envelope) -> None:
-    """Counts a logged contact or visit towards its pairing's year."""
-    event = envelope.payload
-    assert isinstance(event, VisitLogged)
-    key = (tallies.c.pairing_id == event.pairing_id) & (tallies.c.year == event.happened_on.year)
-    row = (await conn.execute(sa.select(tallies.c.contacts, tallies.c.visits).where(key))).first()
-    tally = YearTally(*row) if row else YearTally()
-    tally = tally.record(event.mode.on_site)
-    values = {"contacts": tally.contacts, "visits": tally.visits}
-    if row:
-        await conn.execute(sa.update(tallies).where(key).values(**values))
-    else:
-        await conn.execute(
-            sa.insert(tallies).values(pairing_id=event.pairing_id, year=event.happened_on.year, **values)
+async def tally_visits(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+    """Counts each logged contact or visit towards its pairing's year: one row write per pairing-year."""
+    events = [envelope.payload for envelope in envelopes]
+    assert all(isinstance(event, VisitLogged) for event in events)
+    rows = Rows(tallies)
+    await rows.load(conn, [(event.pairing_id, event.happened_on.year) for event in events])
+    for event in events:
+        key = (event.pairing_id, event.happened_on.year)
+        row = rows.get(key)
+        tally = YearTally(row["contacts"], row["visits"]) if row else YearTally()
+        tally = tally.record(event.mode.on_site)
+        rows.upsert(
+            {"pairing_id": key[0], "year": key[1], "contacts": tally.contacts, "visits": tally.visits}
         )
+    await rows.flush(conn)
 
 
-EVENT_HANDLERS = {"VisitLogged": tally_visit}
-
-COMPLIANCE = Projection(name="reporting-compliance", producers=("visits",), handlers=EVENT_HANDLERS)
+COMPLIANCE = Projection.batched("reporting-compliance", ("visits",), {"VisitLogged"}, tally_visits)

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from services.pairing import handlers, suggestions
+from services.pairing import handlers
 from services.pairing.domain.identity import check_phone, check_resident_id
 from services.pairing.entrypoints.schemas import (
     Accepted,
@@ -27,6 +27,7 @@ from services.pairing.entrypoints.schemas import (
     SuggestionRequest,
     Transfer,
 )
+from services.pairing.views import suggestions
 from shared.contracts.pairing import (
     CadreRankChanged,
     CadreRegistered,

@@ -8,7 +8,7 @@ import pytest
 
 from services.pairing import handlers
 from services.pairing.domain.refusals import Refused
-from services.pairing.suggestions import Scope, suggestions
+from services.pairing.views.suggestions import Scope, suggestions
 from shared.contracts.pairing import SubjectDetailsChanged
 from shared.eventstore import Metadata
 from tests.support.pairing_people import VILLAGE, orphan, unit_leader

@@ -15,8 +15,8 @@ from shared.messaging.projection import Projection, Rows
 
 async def tally_visits(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
     """Counts each logged contact or visit towards its pairing's year: one row write per pairing-year."""
-    events = [envelope.payload for envelope in envelopes]
-    assert all(isinstance(event, VisitLogged) for event in events)
+    events = [envelope.payload for envelope in envelopes if isinstance(envelope.payload, VisitLogged)]
+    assert len(events) == len(envelopes)
     rows = Rows(tallies)
     await rows.load(conn, [(event.pairing_id, event.happened_on.year) for event in events])
     for event in events:

@@ -58,37 +58,22 @@ class ReadModel:
     scheduled: Rows = field(default_factory=lambda: Rows(scheduled_changes))
 
     async def load(self, conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
-        """Loads every row an event of the batch may read or change, one query per table."""
-        subjects: set[str] = set()
-        cadres: set[str] = set()
-        pairings: set[Any] = set()
-        review_ids: set[Any] = set()
-        exited: set[str] = set()
+        """Loads every row an event of the batch reads or changes, one query per table."""
+        wanted: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _LOADS}
+        exited: list[str] = []
         for envelope in envelopes:
             event = envelope.payload
-            if (value := getattr(event, "subject_id", None)) is not None:
-                subjects.add(value)
-            for name in ("cadre_id", "to_cadre_id"):
-                if (value := getattr(event, name, None)) is not None:
-                    cadres.add(value)
-            for name in ("pairing_id", "previous_pairing_id"):
-                if (value := getattr(event, name, None)) is not None:
-                    pairings.add(value)
-            if (value := getattr(event, "review_id", None)) is not None:
-                review_ids.add(value)
+            for name, by_type in _LOADS.items():
+                if (key := by_type.get(envelope.event_type)) is not None:
+                    wanted[name].append(key(event))
             if isinstance(event, SubjectExited):
-                exited.add(event.subject_id)
-        await self.subjects.load(conn, [(s,) for s in subjects])
-        await self.cadres.load(conn, [(c,) for c in cadres])
-        await self.history.load(conn, [(p,) for p in pairings])
-        await self.reviews.load(conn, [(r,) for r in review_ids])
+                exited.append(event.subject_id)
+        for name, keys in wanted.items():
+            await getattr(self, name).load(conn, keys)
         if exited:  # an exit closes the subject's open reviews, found by subject
             table = self.reviews.table
-            for chunk in _chunks(sorted(exited)):
+            for chunk in _chunks(sorted(set(exited))):
                 await self.reviews.load_where(conn, table.c.subject_id.in_(chunk), table.c.decision.is_(None))
-        await self.scheduled.load(
-            conn, [("subject", s) for s in sorted(subjects)] + [("cadre", c) for c in sorted(cadres)]
-        )
 
     async def flush(self, conn: AsyncConnection) -> None:
         for rows in (self.subjects, self.cadres, self.history, self.overrides, self.reviews, self.scheduled):
@@ -97,6 +82,48 @@ class ReadModel:
 
 def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
     return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _subject(event: Any) -> tuple[Any, ...]:
+    return (event.subject_id,)
+
+
+def _cadre(event: Any) -> tuple[Any, ...]:
+    return (event.cadre_id,)
+
+
+# Which row of which table each event type reads or changes (inserts of new rows need none).
+_LOADS: dict[str, dict[str, Callable[[Any], tuple[Any, ...]]]] = {
+    "subjects": dict.fromkeys(
+        (
+            "SubjectRegistered",
+            "SubjectDetailsChanged",
+            "SubjectSituationChanged",
+            "SubjectExited",
+            "SubjectPaired",
+            "CadreReassigned",
+            "ReassignmentNeeded",
+        ),
+        _subject,
+    ),
+    "cadres": dict.fromkeys(
+        ("CadreRegistered", "CadreRetired", "CadreTransferred", "CadreRankChanged", "CadrePlaced"), _cadre
+    ),
+    "history": {
+        "PairingEnded": lambda e: (e.pairing_id,),
+        "CadreReassigned": lambda e: (e.previous_pairing_id,),
+    },
+    "reviews": {"PairingReviewDecided": lambda e: (e.review_id,)},
+    "scheduled": {
+        **dict.fromkeys(
+            ("SubjectExited", "PairingEnded", "CadreReassigned", "PairingEndScheduled"),
+            lambda e: ("subject", e.subject_id),
+        ),
+        **dict.fromkeys(
+            ("CadreRetired", "CadreTransferred", "CadreDepartureScheduled"), lambda e: ("cadre", e.cadre_id)
+        ),
+    },
+}
 
 
 def subject_details(rm: ReadModel, envelope: Envelope) -> None:

@@ -8,8 +8,8 @@ checkpoint + 1 is a gap, and the runner refuses to pass it.
 A projection takes its events one by one (`handlers`: one per event type, simple), or a whole
 batch at once (`Projection.batched`: one handler given every envelope it wants, in order, so it
 can write them with a few statements). `Rows` helps a batch handler: it loads the rows a batch
-touches with one query per table, lets the events change them in memory, and writes back each
-row's last state with one multi-row statement per kind of change.
+touches with one query per table (per 500 keys), lets the events change them in memory, and
+writes back each row's last state with one multi-row statement per kind of change.
 """
 
 from __future__ import annotations

@@ -1,11 +1,17 @@
-"""The pairing service's read models, fed from its own events (no personal data in them)."""
+"""The pairing service's read models, fed from its own events (no personal data in them).
+
+The projection takes a whole batch at once: it loads the rows the batch touches (one query per
+table), applies each event to them in memory, in order, and writes every row's last state back
+with a few multi-row statements, in the checkpoint's transaction. Each event's effect is a
+plain function of the rows below, so the order and the outcome are those of one event at a time.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.pairing.adapters.tables import (
@@ -36,20 +42,91 @@ from shared.contracts.pairing import (
     SubjectPaired,
     SubjectSituationChanged,
 )
-from shared.database import dialect_insert
 from shared.eventstore import Envelope
-from shared.messaging.projection import Handler, Projection
+from shared.messaging.projection import Projection, Rows
 
 
-def _upsert(conn: AsyncConnection, table: sa.Table, values: Mapping[str, Any], *keys: str) -> Any:
-    insert = dialect_insert(conn.dialect.name)
-    statement = insert(table).values(**values)
-    return statement.on_conflict_do_update(
-        index_elements=list(keys), set_={k: statement.excluded[k] for k in values if k not in keys}
-    )
+@dataclass
+class ReadModel:
+    """The rows of the pairing read models that one batch touches."""
+
+    subjects: Rows = field(default_factory=lambda: Rows(subject_index))
+    cadres: Rows = field(default_factory=lambda: Rows(cadre_index))
+    history: Rows = field(default_factory=lambda: Rows(pairing_history))
+    overrides: Rows = field(default_factory=lambda: Rows(rule_overrides))
+    reviews: Rows = field(default_factory=lambda: Rows(reviews))
+    scheduled: Rows = field(default_factory=lambda: Rows(scheduled_changes))
+
+    async def load(self, conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+        """Loads every row an event of the batch reads or changes, one query per table."""
+        wanted: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _LOADS}
+        exited: list[str] = []
+        for envelope in envelopes:
+            event = envelope.payload
+            for name, by_type in _LOADS.items():
+                if (key := by_type.get(envelope.event_type)) is not None:
+                    wanted[name].append(key(event))
+            if isinstance(event, SubjectExited):
+                exited.append(event.subject_id)
+        for name, keys in wanted.items():
+            await getattr(self, name).load(conn, keys)
+        if exited:  # an exit closes the subject's open reviews, found by subject
+            table = self.reviews.table
+            for chunk in _chunks(sorted(set(exited))):
+                await self.reviews.load_where(conn, table.c.subject_id.in_(chunk), table.c.decision.is_(None))
+
+    async def flush(self, conn: AsyncConnection) -> None:
+        for rows in (self.subjects, self.cadres, self.history, self.overrides, self.reviews, self.scheduled):
+            await rows.flush(conn)
 
 
-async def subject_details(conn: AsyncConnection, envelope: Envelope) -> None:
+def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _subject(event: Any) -> tuple[Any, ...]:
+    return (event.subject_id,)
+
+
+def _cadre(event: Any) -> tuple[Any, ...]:
+    return (event.cadre_id,)
+
+
+# Which row of which table each event type reads or changes (inserts of new rows need none).
+_LOADS: dict[str, dict[str, Callable[[Any], tuple[Any, ...]]]] = {
+    "subjects": dict.fromkeys(
+        (
+            "SubjectRegistered",
+            "SubjectDetailsChanged",
+            "SubjectSituationChanged",
+            "SubjectExited",
+            "SubjectPaired",
+            "CadreReassigned",
+            "ReassignmentNeeded",
+        ),
+        _subject,
+    ),
+    "cadres": dict.fromkeys(
+        ("CadreRegistered", "CadreRetired", "CadreTransferred", "CadreRankChanged", "CadrePlaced"), _cadre
+    ),
+    "history": {
+        "PairingEnded": lambda e: (e.pairing_id,),
+        "CadreReassigned": lambda e: (e.previous_pairing_id,),
+    },
+    "reviews": {"PairingReviewDecided": lambda e: (e.review_id,)},
+    "scheduled": {
+        **dict.fromkeys(
+            ("SubjectExited", "PairingEnded", "CadreReassigned", "PairingEndScheduled"),
+            lambda e: ("subject", e.subject_id),
+        ),
+        **dict.fromkeys(
+            ("CadreRetired", "CadreTransferred", "CadreDepartureScheduled"), lambda e: ("cadre", e.cadre_id)
+        ),
+    },
+}
+
+
+def subject_details(rm: ReadModel, envelope: Envelope) -> None:
     event = envelope.payload
     assert isinstance(event, SubjectDetails)
     # The place that decides responsibility: where the subject actually lives, or, for someone
@@ -64,18 +141,14 @@ async def subject_details(conn: AsyncConnection, envelope: Envelope) -> None:
         "township_code": place.township_code,
         "village_code": place.village_code,
         "outside_province": place.outside_province,
-        "status": "active",
     }
     if envelope.event_type == "SubjectDetailsChanged":
-        values.pop("status")
-        await conn.execute(
-            sa.update(subject_index).where(subject_index.c.subject_id == event.subject_id).values(**values)
-        )
+        rm.subjects.update((event.subject_id,), **values)
     else:
-        await conn.execute(_upsert(conn, subject_index, values, "subject_id"))
+        rm.subjects.upsert({**values, "status": "active"})
 
 
-async def subject_moved(conn: AsyncConnection, envelope: Envelope) -> None:
+def subject_moved(rm: ReadModel, envelope: Envelope) -> None:
     event = envelope.payload
     assert isinstance(event, SubjectSituationChanged)
     if event.new_residence is None:
@@ -83,137 +156,105 @@ async def subject_moved(conn: AsyncConnection, envelope: Envelope) -> None:
     place = event.new_residence
     if place.outside_province:
         return  # responsibility stays with the registered place in the province
-    await conn.execute(
-        sa.update(subject_index)
-        .where(subject_index.c.subject_id == event.subject_id)
-        .values(
-            county_code=place.county_code,
-            township_code=place.township_code,
-            village_code=place.village_code,
-            outside_province=place.outside_province,
-        )
+    rm.subjects.update(
+        (event.subject_id,),
+        county_code=place.county_code,
+        township_code=place.township_code,
+        village_code=place.village_code,
+        outside_province=place.outside_province,
     )
 
 
-async def subject_exited(conn: AsyncConnection, envelope: Envelope) -> None:
+def subject_exited(rm: ReadModel, envelope: Envelope) -> None:
     event = envelope.payload
     assert isinstance(event, SubjectExited)
-    await conn.execute(
-        sa.update(subject_index)
-        .where(subject_index.c.subject_id == event.subject_id)
-        .values(status="exited", waiting_since=None, waiting_unit=None)
-    )
-    await conn.execute(
-        sa.update(reviews)
-        .where(reviews.c.subject_id == event.subject_id, reviews.c.decision.is_(None))
-        .values(decision="closed")
-    )
-    await _unscheduled(conn, "subject", event.subject_id)
+    rm.subjects.update((event.subject_id,), status="exited", waiting_since=None, waiting_unit=None)
+    for key in rm.reviews.matching(lambda r: r["subject_id"] == event.subject_id and r["decision"] is None):
+        rm.reviews.update(key, decision="closed")
+    _unscheduled(rm, "subject", event.subject_id)
 
 
-async def cadre_details(conn: AsyncConnection, envelope: Envelope) -> None:
+def cadre_details(rm: ReadModel, envelope: Envelope) -> None:
     event = envelope.payload
     assert isinstance(event, CadreRegistered)
-    values = {**cadre_columns(event), "status": "active"}
-    await conn.execute(_upsert(conn, cadre_index, values, "cadre_id"))
+    rm.cadres.upsert({**cadre_columns(event), "status": "active"})
 
 
-async def cadre_changed(conn: AsyncConnection, envelope: Envelope) -> None:
+def cadre_changed(rm: ReadModel, envelope: Envelope) -> None:
     event = envelope.payload
-    where = cadre_index.c.cadre_id == getattr(event, "cadre_id", None)
+    key = (getattr(event, "cadre_id", None),)
     match event:
         case CadreRetired():
-            status = "retired_continuing" if event.continues else "retired"
-            await conn.execute(sa.update(cadre_index).where(where).values(status=status))
-            await _unscheduled(conn, "cadre", event.cadre_id)
+            rm.cadres.update(key, status="retired_continuing" if event.continues else "retired")
+            _unscheduled(rm, "cadre", event.cadre_id)
         case CadreTransferred():
             values: dict[str, Any] = {"unit_id": event.unit_id, "links": event.links.model_dump(mode="json")}
             if event.leaves_area:
                 values["status"] = "transferred_away"
-            await conn.execute(sa.update(cadre_index).where(where).values(**values))
-            await _unscheduled(conn, "cadre", event.cadre_id)
+            rm.cadres.update(key, **values)
+            _unscheduled(rm, "cadre", event.cadre_id)
         case CadreRankChanged():
-            await conn.execute(
-                sa.update(cadre_index)
-                .where(where)
-                .values(tier=event.rank.tier.value, title=event.rank.title.value, kind=event.kind.value)
+            rm.cadres.update(
+                key, tier=event.rank.tier.value, title=event.rank.title.value, kind=event.kind.value
             )
         case CadrePlaced():
-            await conn.execute(
-                sa.update(cadre_index).where(where).values(links=event.links.model_dump(mode="json"))
-            )
+            rm.cadres.update(key, links=event.links.model_dump(mode="json"))
 
 
-async def paired(conn: AsyncConnection, envelope: Envelope) -> None:
+def paired(rm: ReadModel, envelope: Envelope) -> None:
     event = envelope.payload
     assert isinstance(event, SubjectPaired)
-    await conn.execute(
-        sa.insert(pairing_history).values(
-            pairing_id=event.pairing_id,
-            subject_id=event.subject_id,
-            cadre_id=event.cadre_id,
-            household_id=event.household_id,
-            unit_id=event.unit_id,
-            started_on=event.effective_on,
-        )
+    rm.history.insert(
+        {
+            "pairing_id": event.pairing_id,
+            "subject_id": event.subject_id,
+            "cadre_id": event.cadre_id,
+            "household_id": event.household_id,
+            "unit_id": event.unit_id,
+            "started_on": event.effective_on,
+        }
     )
-    await _not_waiting(conn, event.subject_id)
+    _not_waiting(rm, event.subject_id)
 
 
-async def ended(conn: AsyncConnection, envelope: Envelope) -> None:
+def ended(rm: ReadModel, envelope: Envelope) -> None:
     event = envelope.payload
     assert isinstance(event, PairingEnded)
-    await conn.execute(
-        sa.update(pairing_history)
-        .where(pairing_history.c.pairing_id == event.pairing_id)
-        .values(ended_on=event.effective_on, end_reason=event.reason.value)
-    )
-    await _unscheduled(conn, "subject", event.subject_id)
+    rm.history.update((event.pairing_id,), ended_on=event.effective_on, end_reason=event.reason.value)
+    _unscheduled(rm, "subject", event.subject_id)
 
 
-async def reassigned(conn: AsyncConnection, envelope: Envelope) -> None:
+def reassigned(rm: ReadModel, envelope: Envelope) -> None:
     event = envelope.payload
     assert isinstance(event, CadreReassigned)
-    await conn.execute(
-        sa.update(pairing_history)
-        .where(
-            pairing_history.c.pairing_id == event.previous_pairing_id, pairing_history.c.ended_on.is_(None)
-        )
-        .values(ended_on=event.effective_on, end_reason="reassigned")
+    previous = rm.history.get((event.previous_pairing_id,))
+    if previous is not None and previous["ended_on"] is None:
+        rm.history.update((event.previous_pairing_id,), ended_on=event.effective_on, end_reason="reassigned")
+    rm.history.insert(
+        {
+            "pairing_id": event.pairing_id,
+            "subject_id": event.subject_id,
+            "cadre_id": event.to_cadre_id,
+            "household_id": event.household_id,
+            "unit_id": event.unit_id,
+            "started_on": event.effective_on,
+        }
     )
-    await conn.execute(
-        sa.insert(pairing_history).values(
-            pairing_id=event.pairing_id,
-            subject_id=event.subject_id,
-            cadre_id=event.to_cadre_id,
-            household_id=event.household_id,
-            unit_id=event.unit_id,
-            started_on=event.effective_on,
-        )
-    )
-    await _not_waiting(conn, event.subject_id)
-    await _unscheduled(conn, "subject", event.subject_id)
+    _not_waiting(rm, event.subject_id)
+    _unscheduled(rm, "subject", event.subject_id)
 
 
-async def needs_reassignment(conn: AsyncConnection, envelope: Envelope) -> None:
+def needs_reassignment(rm: ReadModel, envelope: Envelope) -> None:
     event = envelope.payload
     assert isinstance(event, ReassignmentNeeded)
-    await conn.execute(
-        sa.update(subject_index)
-        .where(subject_index.c.subject_id == event.subject_id)
-        .values(waiting_since=event.since, waiting_unit=event.unit_id)
-    )
+    rm.subjects.update((event.subject_id,), waiting_since=event.since, waiting_unit=event.unit_id)
 
 
-async def _not_waiting(conn: AsyncConnection, subject_id: str) -> None:
-    await conn.execute(
-        sa.update(subject_index)
-        .where(subject_index.c.subject_id == subject_id)
-        .values(waiting_since=None, waiting_unit=None)
-    )
+def _not_waiting(rm: ReadModel, subject_id: str) -> None:
+    rm.subjects.update((subject_id,), waiting_since=None, waiting_unit=None)
 
 
-async def scheduled(conn: AsyncConnection, envelope: Envelope) -> None:
+def scheduled(rm: ReadModel, envelope: Envelope) -> None:
     """A change dated ahead: the stream's one pending change, found by the daily round on its day."""
     event = envelope.payload
     if isinstance(event, CadreDepartureScheduled):
@@ -221,58 +262,52 @@ async def scheduled(conn: AsyncConnection, envelope: Envelope) -> None:
     else:
         assert isinstance(event, PairingEndScheduled)
         values = {"stream": "subject", "owner_id": event.subject_id, "effective_on": event.effective_on}
-    await conn.execute(_upsert(conn, scheduled_changes, values, "stream", "owner_id"))
+    rm.scheduled.upsert(values)
 
 
-async def _unscheduled(conn: AsyncConnection, stream: str, owner: str) -> None:
+def _unscheduled(rm: ReadModel, stream: str, owner: str) -> None:
     """The real change happened (or replaced the scheduled one): nothing is pending any more."""
-    await conn.execute(
-        sa.delete(scheduled_changes).where(
-            scheduled_changes.c.stream == stream, scheduled_changes.c.owner_id == owner
-        )
-    )
+    rm.scheduled.delete((stream, owner))
 
 
-async def overridden(conn: AsyncConnection, envelope: Envelope) -> None:
+def overridden(rm: ReadModel, envelope: Envelope) -> None:
     event = envelope.payload
     assert isinstance(event, RuleOverridden)
-    await conn.execute(
-        sa.insert(rule_overrides).values(
-            position=envelope.position,
-            pairing_id=event.pairing_id,
-            subject_id=event.subject_id,
-            cadre_id=event.cadre_id,
-            rule=event.rule,
-            operator=event.operator,
-            recorded_at=envelope.recorded_at,
-        )
+    rm.overrides.insert(
+        {
+            "position": envelope.position,
+            "pairing_id": event.pairing_id,
+            "subject_id": event.subject_id,
+            "cadre_id": event.cadre_id,
+            "rule": event.rule,
+            "operator": event.operator,
+            "recorded_at": envelope.recorded_at,
+        }
     )
 
 
-async def review_opened(conn: AsyncConnection, envelope: Envelope) -> None:
+def review_opened(rm: ReadModel, envelope: Envelope) -> None:
     event = envelope.payload
     assert isinstance(event, PairingReviewOpened)
-    await conn.execute(
-        sa.insert(reviews).values(
-            review_id=event.review_id,
-            pairing_id=event.pairing_id,
-            subject_id=event.subject_id,
-            cadre_id=event.cadre_id,
-            cause=event.cause,
-            opened_at=envelope.recorded_at,
-        )
+    rm.reviews.insert(
+        {
+            "review_id": event.review_id,
+            "pairing_id": event.pairing_id,
+            "subject_id": event.subject_id,
+            "cadre_id": event.cadre_id,
+            "cause": event.cause,
+            "opened_at": envelope.recorded_at,
+        }
     )
 
 
-async def review_decided(conn: AsyncConnection, envelope: Envelope) -> None:
+def review_decided(rm: ReadModel, envelope: Envelope) -> None:
     event = envelope.payload
     assert isinstance(event, PairingReviewDecided)
-    await conn.execute(
-        sa.update(reviews).where(reviews.c.review_id == event.review_id).values(decision=event.decision.value)
-    )
+    rm.reviews.update((event.review_id,), decision=event.decision.value)
 
 
-HANDLERS: dict[str, Handler] = {
+EVOLVE: dict[str, Callable[[ReadModel, Envelope], None]] = {
     "SubjectRegistered": subject_details,
     "SubjectDetailsChanged": subject_details,
     "SubjectSituationChanged": subject_moved,
@@ -293,4 +328,14 @@ HANDLERS: dict[str, Handler] = {
     "PairingEndScheduled": scheduled,
 }
 
-PAIRING_INDEX = Projection(name="pairing-index", producers=("pairing",), handlers=HANDLERS)
+
+async def apply_batch(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+    """Applies a batch of the service's events to its read models with a few statements per table."""
+    rm = ReadModel()
+    await rm.load(conn, envelopes)
+    for envelope in envelopes:
+        EVOLVE[envelope.event_type](rm, envelope)
+    await rm.flush(conn)
+
+
+PAIRING_INDEX = Projection.batched("pairing-index", ("pairing",), EVOLVE, apply_batch)

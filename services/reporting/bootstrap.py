@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.reporting.entrypoints import api
-from services.reporting.handlers import COMPLIANCE
+from services.reporting.projections import COMPLIANCE
 from services.reporting.settings import ReportingSettings
 from shared.clock import Clock
 from shared.runtime import ServiceBasics, ServiceSpec

@@ -18,6 +18,7 @@ from shared.personal.ciphers import (
     TamperedCiphertext,
     cipher_named,
 )
+from shared.personal.columns import SealedColumn
 from shared.personal.keystore import DataKey, KeyStore, PersonErased
 from shared.personal.master_key import InvalidMasterKey, MasterKey
 from shared.personal.memory_keystore import MemoryKeyStore
@@ -43,6 +44,7 @@ __all__ = [
     "PersonErased",
     "PersonalContractError",
     "PersonalField",
+    "SealedColumn",
     "Sm4Gcm",
     "SqlKeyStore",
     "TamperedCiphertext",

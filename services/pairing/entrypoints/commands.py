@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from services.pairing import handlers, suggestions
+from services.pairing import handlers
 from services.pairing.domain.commands import (
     ChangeCadreRank,
     ChangeSituation,
@@ -41,6 +41,7 @@ from services.pairing.entrypoints.schemas import (
     SuggestionRequest,
     Transfer,
 )
+from services.pairing.views import suggestions
 from shared.eventstore import AppendResult
 from shared.runtime.web import deps_of
 from shared.web.actor import CommandMeta

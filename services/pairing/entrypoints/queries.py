@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from services.pairing import suggestions, views
+from services.pairing import views
 from services.pairing.entrypoints.commands import deps
+from services.pairing.views import suggestions
 from shared.web.consistency import ConsistentRead
 from shared.web.errors import ApiError
 from shared.web.security import requires

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from services.reporting import handlers
+from services.reporting import views
 from services.reporting.domain.compliance import CONTACTS_PER_YEAR, VISITS_PER_YEAR
 from shared.runtime import Basics
 from shared.web.consistency import ConsistentRead
@@ -41,7 +41,7 @@ async def pairing_compliance(
 ) -> PairingCompliance:
     year = year or basics.today().year
     async with basics.engine.connect() as conn:
-        tally = await handlers.year_tally(conn, pairing_id, year)
+        tally = await views.year_tally(conn, pairing_id, year)
     return PairingCompliance(
         pairing_id=pairing_id,
         year=year,

@@ -9,7 +9,7 @@ import pytest
 from services.pairing import handlers
 from services.pairing.domain.commands import ChangeSubjectDetails, PairSubject, RetireCadre
 from services.pairing.domain.refusals import Refused
-from services.pairing.suggestions import Scope, suggestions
+from services.pairing.views.suggestions import Scope, suggestions
 from shared.eventstore import Metadata
 from tests.support.pairing_people import VILLAGE, orphan, unit_leader
 from tests.support.pairing_world import World

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.pairing.entrypoints.api import create_app
+from services.pairing.bootstrap import create_app
 from services.pairing.settings import PairingSettings
 from shared.clock import ManualClock
 from shared.eventstore.schema import metadata as event_store_tables

@@ -43,7 +43,7 @@ def settings_values(
         "signing_key": SIGNING_KEY,
         "producer_signing_keys": ",".join(f"{p}:{SIGNING_KEY}" for p in SERVICE_NAMES),
         # The suite's NATS (embedded, or CAREPAIR_TEST_NATS_URL) runs without users;
-        # tests/integration/test_nats_auth.py runs one with them.
+        # tests/integration/carepair/test_nats_auth.py runs one with them.
         "development": True,
     }
 

@@ -660,6 +660,7 @@ def test_a_county_of_a_thousand_subjects_and_a_thousand_cadres() -> None:
     assert len(plan.result.placed) > 900
 
 
+@pytest.mark.slow  # a long property run: `make test` takes it, `make test-unit` does not
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
 def test_every_suggestion_is_valid_and_households_stay_together(
@@ -668,6 +669,7 @@ def test_every_suggestion_is_valid_and_households_stay_together(
     assert_valid(Plan(*instance))
 
 
+@pytest.mark.slow  # a long property run: `make test` takes it, `make test-unit` does not
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances(max_subjects=6, max_cadres=5, households=4))
 def test_without_girl_orphans_as_many_subjects_are_placed_as_possible(

@@ -19,7 +19,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PACKAGES = ("carepair", "shared", "services")
 LEFTOVERS = shutil.ignore_patterns("__pycache__", "*.py[cod]", "*.egg-info")
 

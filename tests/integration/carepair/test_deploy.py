@@ -40,7 +40,7 @@ from shared.messaging.stream import StreamSettings
 from shared.roster import GATEWAY, ROSTER, SERVICE_NAMES, member
 from shared.web.scopes import callers_of
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DEPLOY = REPO / "deploy"
 COMPOSE_FILE = DEPLOY / "docker-compose.yml"
 DOCKERFILE = DEPLOY / "Dockerfile"

@@ -36,6 +36,7 @@ from services.pairing.domain.commands import (
     TransferCadre,
 )
 from services.pairing.domain.ports import Check, Registries, RegistryReader
+from services.pairing.domain.refusals import Refused
 from services.pairing.domain.rules import PairingContext, SubjectView
 from shared.clock import Clock
 from shared.contracts.base import EventPayload
@@ -53,7 +54,7 @@ ATTEMPTS = 3
 class PairingDeps:
     """What the handlers need: the repository (streams and registries), the clock.
 
-    `engine` is the service's database, for the read models the views and rounds query.
+    `engine` is the service's database, for the read models `views/` query; no handler uses it.
     """
 
     repo: PairingRepository
@@ -290,6 +291,36 @@ async def pairing_context(
     """What the rules need besides the two people, as committed (see `domain/basis.py`)."""
     context, _ = await committed_context(deps, subject, cadre, replacing=replacing)
     return context
+
+
+async def accept_suggestions(
+    deps: PairingDeps, pairs: list[tuple[str, str]], meta: Metadata
+) -> list[dict[str, Any]]:
+    """Pairs each (subject, cadre) in the order given, each checked as `pair` checks it; reports each."""
+    results: list[dict[str, Any]] = []
+    for subject_id, cadre_id in pairs:
+        try:
+            result = await pair(deps, PairSubject(subject_id=subject_id, cadre_id=cadre_id), meta)
+        except Refused as refused:
+            results.append(
+                {
+                    "subject_id": subject_id,
+                    "cadre_id": cadre_id,
+                    "accepted": False,
+                    "refusals": [{"code": r.code, "message": r.message} for r in refused.refusals],
+                }
+            )
+        else:
+            results.append(
+                {
+                    "subject_id": subject_id,
+                    "cadre_id": cadre_id,
+                    "accepted": True,
+                    "position": result.last_position,
+                }
+            )
+    return results
+
 
 
 COMMAND_HANDLERS: dict[str, Callable[[PairingDeps, Any, Metadata], Awaitable[AppendResult]]] = {

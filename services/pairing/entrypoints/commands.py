@@ -211,7 +211,8 @@ async def suggest_pairings(
 async def accept_suggestions(
     body: SuggestionAcceptance, meta: CommandMeta, request: Request, response: Response
 ) -> dict[str, Any]:
-    results = await suggestions.accept(deps(request), [(p.subject_id, p.cadre_id) for p in body.pairs], meta)
+    pairs = [(p.subject_id, p.cadre_id) for p in body.pairs]
+    results = await handlers.accept_suggestions(deps(request), pairs, meta)
     positions = [r["position"] for r in results if r["accepted"]]
     if positions:
         response.headers[POSITION_HEADER] = format_token("pairing", max(positions))

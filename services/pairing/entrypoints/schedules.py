@@ -22,17 +22,14 @@ from __future__ import annotations
 
 from datetime import date
 
-import sqlalchemy as sa
-
-from services.pairing.adapters.tables import scheduled_changes, subject_index
 from services.pairing.domain import cadre as cadres
 from services.pairing.domain import subject as subjects
 from services.pairing.domain.commands import ChangeSituation
 from services.pairing.domain.eligibility import ADULT_AGE, full_years
 from services.pairing.handlers import PairingDeps
 from services.pairing.settings import PairingSettings
+from services.pairing.views import calendar
 from shared.contracts.pairing import Situation
-from shared.contracts.people import SubjectCategory
 from shared.eventstore import AppendResult, ConcurrencyConflict, Metadata
 from shared.personal import PersonErased
 from shared.runtime import Schedule
@@ -50,19 +47,7 @@ def eighteenth_birthday(born: date) -> date:
 async def mark_adults(deps: PairingDeps) -> int:
     """Records turned_18 for every active orphan now adult; returns how many were recorded."""
     today = deps.today()
-    async with deps.engine.connect() as conn:
-        orphan_ids = (
-            (
-                await conn.execute(
-                    sa.select(subject_index.c.subject_id).where(
-                        subject_index.c.category == SubjectCategory.orphan.value,
-                        subject_index.c.status == "active",
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
+    orphan_ids = await calendar.active_orphans(deps)
     meta = Metadata(actor="pairing:calendar")
     recorded = 0
     for subject_id in orphan_ids:
@@ -89,14 +74,7 @@ async def mark_adults(deps: PairingDeps) -> int:
 async def apply_due_changes(deps: PairingDeps) -> int:
     """Appends every scheduled change due by today; returns how many took effect."""
     today = deps.today()
-    async with deps.engine.connect() as conn:
-        due = (
-            await conn.execute(
-                sa.select(scheduled_changes.c.stream, scheduled_changes.c.owner_id)
-                .where(scheduled_changes.c.effective_on <= today)
-                .order_by(scheduled_changes.c.effective_on, scheduled_changes.c.owner_id)
-            )
-        ).all()
+    due = await calendar.due_changes(deps, today)
     meta = Metadata(actor="pairing:calendar")
     applied = 0
     for stream, owner_id in due:

@@ -16,7 +16,6 @@ from services.pairing import handlers
 from services.pairing.adapters import registries
 from services.pairing.adapters.tables import active_pairings, cadre_holdings, cadre_registry, subject_index
 from services.pairing.domain import pairing as pairings
-from services.pairing.domain.commands import PairSubject
 from services.pairing.domain.eligibility import check_eligibility
 from services.pairing.domain.refusals import Refused
 from services.pairing.domain.rules import CadreView, SubjectView
@@ -24,7 +23,6 @@ from services.pairing.domain.solver import Suggestions, Unplaced, suggest
 from services.pairing.domain.subject import facts_of
 from services.pairing.handlers import PairingDeps
 from shared.contracts.people import Links
-from shared.eventstore import Metadata
 
 
 @dataclass(frozen=True)
@@ -125,33 +123,6 @@ async def suggestions(deps: PairingDeps, scope: Scope) -> Suggestions:
             eligible.append(view)
     plan = suggest(eligible, cadres, held=held, paired_households=paired_households)
     return Suggestions(plan.placed, [*plan.unplaced, *ineligible])
-
-
-async def accept(deps: PairingDeps, pairs: list[tuple[str, str]], meta: Metadata) -> list[dict[str, Any]]:
-    """Pairs each (subject, cadre) in the order given; each one is checked and reported."""
-    results: list[dict[str, Any]] = []
-    for subject_id, cadre_id in pairs:
-        try:
-            result = await handlers.pair(deps, PairSubject(subject_id=subject_id, cadre_id=cadre_id), meta)
-        except Refused as refused:
-            results.append(
-                {
-                    "subject_id": subject_id,
-                    "cadre_id": cadre_id,
-                    "accepted": False,
-                    "refusals": [{"code": r.code, "message": r.message} for r in refused.refusals],
-                }
-            )
-        else:
-            results.append(
-                {
-                    "subject_id": subject_id,
-                    "cadre_id": cadre_id,
-                    "accepted": True,
-                    "position": result.last_position,
-                }
-            )
-    return results
 
 
 async def proposal(deps: PairingDeps, subject_id: str) -> dict[str, Any] | None:

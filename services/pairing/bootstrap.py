@@ -21,7 +21,7 @@ from services.pairing.projections import PAIRING_INDEX
 from services.pairing.reactions import reactions
 from services.pairing.settings import PairingSettings
 from shared.clock import Clock
-from shared.runtime import ReactorSpec, ServiceRuntime, ServiceSpec
+from shared.runtime import ReactorSpec, ServiceSpec, Started
 from shared.runtime import create_app as runtime_app
 
 
@@ -32,7 +32,7 @@ def fingerprint_secret(master_key_b64: str) -> bytes:
     ).derive(base64.b64decode(master_key_b64))
 
 
-def pairing_deps(runtime: ServiceRuntime[PairingDeps]) -> PairingDeps:
+def pairing_deps(runtime: Started) -> PairingDeps:
     """What the handlers, reactions, timers and routes use, built once the runtime has started."""
     secret = fingerprint_secret(runtime.settings.master_key.get_secret_value())
     registries = SqlRegistries(runtime.engine, Fingerprints(secret))

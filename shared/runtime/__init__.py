@@ -7,7 +7,7 @@ A service declares them in one `ServiceSpec` (`shared/runtime/spec.py`) and buil
 from shared.runtime.app import create_app, create_service_app
 from shared.runtime.basics import ServiceBasics
 from shared.runtime.service import ServiceRuntime
-from shared.runtime.spec import ReactorSpec, Schedule, ServiceSpec
+from shared.runtime.spec import ReactorSpec, Schedule, ServiceSpec, Started
 from shared.runtime.web import Basics, deps_of, runtime_of
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "ServiceBasics",
     "ServiceRuntime",
     "ServiceSpec",
+    "Started",
     "create_app",
     "create_service_app",
     "deps_of",

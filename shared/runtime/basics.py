@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -12,7 +12,7 @@ from shared.clock import Clock
 from shared.eventstore import EventStore
 
 if TYPE_CHECKING:
-    from shared.runtime.service import ServiceRuntime
+    from shared.runtime.spec import Started
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class ServiceBasics:
     clock: Clock
 
     @classmethod
-    def of(cls, runtime: ServiceRuntime[Any]) -> ServiceBasics:
+    def of(cls, runtime: Started) -> ServiceBasics:
         """Built from a started runtime (`ServiceSpec(dependencies=ServiceBasics.of)`)."""
         return cls(store=runtime.store, engine=runtime.engine, clock=runtime.clock)
 

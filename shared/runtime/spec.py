@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from shared.clock import Clock
 from shared.messaging.consumer import durable_name
@@ -46,11 +46,36 @@ from shared.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, Request
+    from sqlalchemy.ext.asyncio import AsyncEngine
     from starlette.responses import Response
 
-    from shared.runtime.service import ServiceRuntime
+    from shared.eventstore import EventStore
+    from shared.eventstore.opener import EventOpener
 
 D = TypeVar("D")
+
+
+class Started(Protocol):
+    """What a started service process offers the function that builds its dependencies.
+
+    `ServiceRuntime` is one; the spec names only what a builder may use, so that it does not
+    depend on the runtime that runs it.
+    """
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def store(self) -> EventStore: ...
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+    @property
+    def opener(self) -> EventOpener: ...
 
 ExceptionHandler = Callable[["Request", Exception], Awaitable["Response"]]
 
@@ -112,7 +137,7 @@ class ServiceSpec(Generic[D]):
     """Everything one service runs: its routes, its tables, what it follows and what it builds."""
 
     name: str
-    dependencies: Callable[[ServiceRuntime[D]], D]
+    dependencies: Callable[[Started], D]
     settings: Callable[[], Settings] = Settings  # the service's settings class, read from the environment
     title: str = ""
     routers: tuple[APIRouter, ...] = ()
@@ -123,7 +148,7 @@ class ServiceSpec(Generic[D]):
     schedules: tuple[Schedule[D], ...] = ()
     # The dependencies with in-memory stand-ins for the outbound clients, for tests; None when the
     # service calls nothing outside, and `dependencies` serve tests as they are.
-    fakes: Callable[[ServiceRuntime[D]], D] | None = None
+    fakes: Callable[[Started], D] | None = None
 
     def follows(self) -> tuple[Follow, ...]:
         """The JetStream consumers it runs: one per read model and producer other than itself."""

@@ -19,8 +19,8 @@ from shared.runtime import (
     ReactorSpec,
     Schedule,
     ServiceBasics,
-    ServiceRuntime,
     ServiceSpec,
+    Started,
     create_app,
     deps_of,
 )
@@ -40,11 +40,11 @@ class Outbox:
     rounds: list[str] = field(default_factory=list)
 
 
-def real_outbox(runtime: ServiceRuntime[Outbox]) -> Outbox:
+def real_outbox(runtime: Started) -> Outbox:
     return Outbox(ServiceBasics.of(runtime), sender="sms-gateway")
 
 
-def fake_outbox(runtime: ServiceRuntime[Outbox]) -> Outbox:
+def fake_outbox(runtime: Started) -> Outbox:
     return Outbox(ServiceBasics.of(runtime), sender="in-memory")
 
 

@@ -20,7 +20,7 @@ class MemoryEventStore:
         self.producer = producer
         self._max_event_bytes = max_event_bytes
         self.committed = CommitSignal()
-        self._sealer = sealer
+        self.sealer = sealer
         self._events: list[StoredEvent] = []
         self._versions: dict[str, int] = {}
         self._lock = asyncio.Lock()
@@ -40,7 +40,7 @@ class MemoryEventStore:
         *,
         effect: Effect | None = None,
     ) -> AppendResult:
-        datas = await self._sealer.seal_many(payloads)
+        datas = await self.sealer.seal_many(payloads)
         encode_checked(stream_id, payloads, datas, meta, self._max_event_bytes)
         async with self._lock:
             current = self._versions.get(stream_id, 0)

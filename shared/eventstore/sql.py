@@ -123,7 +123,7 @@ class SqlEventStore:
         self.engine = engine
         self.producer = producer
         self.committed = CommitSignal()
-        self._sealer = sealer
+        self.sealer = sealer
         self._max_batch = max_batch
         self._max_event_bytes = max_event_bytes
         self._postgres = engine.dialect.name == "postgresql"
@@ -190,7 +190,7 @@ class SqlEventStore:
     ) -> AppendResult:
         if not self._open:
             raise StoreClosed(f"the {self.producer} event store is not accepting writes")
-        datas = await self._sealer.seal_many(payloads)
+        datas = await self.sealer.seal_many(payloads)
         texts = encode_checked(stream_id, payloads, datas, meta, self._max_event_bytes)
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
         self._pending.append(

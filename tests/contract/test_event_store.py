@@ -141,7 +141,7 @@ async def test_personal_fields_are_stored_encrypted_and_open_to_plaintext(store:
     stored = (await store.read_stream("s-1"))[0]
     assert "李秀英" not in repr(stored.data)
     assert stored.data["n"] == 1
-    opened = await EventOpener(TEST_CONTRACTS, store._sealer).open(stored)
+    opened = await EventOpener(TEST_CONTRACTS, store.sealer).open(stored)
     assert opened.payload == thing(1, name="李秀英")
     assert not opened.erased
 

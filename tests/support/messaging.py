@@ -47,7 +47,7 @@ async def recording_runner(store: Any, name: str = "recorder") -> AsyncIterator[
     async with store.engine.begin() as conn:
         await conn.execute(sa.text("CREATE TABLE IF NOT EXISTS seen (position BIGINT PRIMARY KEY, n INT)"))
     projection = Projection(name, ("testsvc",), {"ThingHappened": record_thing})
-    runner = ProjectionRunner(store.engine, projection, EventOpener(TEST_CONTRACTS, store._sealer))
+    runner = ProjectionRunner(store.engine, projection, EventOpener(TEST_CONTRACTS, store.sealer))
     await runner.start()
     yield runner
 

@@ -158,7 +158,7 @@ async def test_relay_and_consumer_need_nothing_beyond_their_own_permissions(
             await conn.execute(sa.text("CREATE TABLE seen (position BIGINT PRIMARY KEY, n INT)"))
         # reporting's real read model name, so the durable is the one its user may use.
         projection = Projection("reporting-compliance", ("visits",), {"ThingHappened": record_thing})
-        runner = ProjectionRunner(store.engine, projection, EventOpener(TEST_CONTRACTS, store._sealer))
+        runner = ProjectionRunner(store.engine, projection, EventOpener(TEST_CONTRACTS, store.sealer))
         await runner.start()
         relay = Relay(store, SqlRelayProgress(store.engine), connection("visits"), STREAM, poll_interval=0.2)
         # No feed: whatever the read model applies came through JetStream.

@@ -1,4 +1,4 @@
-"""The notify service's spec: store, relay and health; its domain arrives with its own issue.
+"""The notify service's spec: store, relay and health; its reminders (SMS, WeChat) are still to come.
 
 When it gains outbound clients (SMS, WeChat), its own dependencies type replaces
 `ServiceBasics`, built by `dependencies`, and `fakes` builds the same with in-memory senders.

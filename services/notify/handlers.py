@@ -1,4 +1,4 @@
-"""What the notify service does; its commands and event handlers arrive with the notify issue."""
+"""What the notify service does: no commands yet; reminders by SMS and WeChat are to come here."""
 
 COMMAND_HANDLERS: dict[type, object] = {}
 EVENT_HANDLERS: dict[str, object] = {}

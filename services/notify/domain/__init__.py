@@ -1,1 +1,1 @@
-"""The notify domain (pure); its rules arrive with the notify issue."""
+"""The notify domain (pure): no rules yet; when a reminder is due will be decided here."""

@@ -1,1 +1,1 @@
-"""The pairing domain (pure); its rules arrive with the pairing issue."""
+"""The pairing domain (pure): registration, eligibility, the pairing rules, the solver, the commands."""

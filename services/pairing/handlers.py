@@ -22,25 +22,30 @@ from services.pairing.domain import pairing as pairings
 from services.pairing.domain import subject as subjects
 from services.pairing.domain.basis import Basis, context_of, looks_for_women, woman_available
 from services.pairing.domain.commands import (
+    ApplyDueChange,
     ChangeCadreRank,
     ChangeSituation,
     ChangeSubjectDetails,
     DecideReview,
+    EndForDeparture,
     EndPairing,
+    MarkAdult,
     PairSubject,
     PlaceCadre,
     ReassignSubject,
+    RecheckPairing,
     RegisterCadre,
     RegisterSubject,
     RetireCadre,
     TransferCadre,
 )
+from services.pairing.domain.eligibility import ADULT_AGE, full_years
 from services.pairing.domain.ports import Check, Registries, RegistryReader
 from services.pairing.domain.refusals import Refused
-from services.pairing.domain.rules import PairingContext, SubjectView
+from services.pairing.domain.rules import PairingContext, SubjectView, check_pairing
 from shared.clock import Clock
 from shared.contracts.base import EventPayload
-from shared.contracts.pairing import EndReason
+from shared.contracts.pairing import EndReason, Situation
 from shared.eventstore import AppendResult, ConcurrencyConflict, Metadata, StaleRead
 
 if TYPE_CHECKING:
@@ -291,6 +296,77 @@ async def pairing_context(
     """What the rules need besides the two people, as committed (see `domain/basis.py`)."""
     context, _ = await committed_context(deps, subject, cadre, replacing=replacing)
     return context
+
+
+# --- asked by the service itself ---------------------------------------------------------
+
+
+def eighteenth_birthday(born: date) -> date:
+    try:
+        return born.replace(year=born.year + ADULT_AGE)
+    except ValueError:  # born on 29 February: the birthday counts on 1 March
+        return date(born.year + ADULT_AGE, 3, 1)
+
+
+async def mark_adult(deps: PairingDeps, command: MarkAdult, meta: Metadata) -> AppendResult | None:
+    """Records turned_18 on the 18th birthday of an active orphan; None when not due or already done."""
+
+    async def attempt() -> AppendResult | None:
+        state = await deps.repo.subject(command.subject_id)
+        if state.details is None or state.exited or Situation.turned_18 in state.situation:
+            return None
+        born = state.details.birth_date
+        if not isinstance(born, date) or full_years(born, deps.today()) < ADULT_AGE:
+            return None  # an erased birth date cannot be judged
+        change = ChangeSituation(
+            subject_id=command.subject_id,
+            situation=Situation.turned_18,
+            effective_on=eighteenth_birthday(born),
+        )
+        events = subjects.decide_situation(state, change, deps.today())
+        return await deps.repo.append_subject(state, events, meta)
+
+    return await _retrying(attempt)
+
+
+async def end_for_departure(
+    deps: PairingDeps, command: EndForDeparture, meta: Metadata
+) -> AppendResult | None:
+    """Ends the pairing its cadre left; None when there is nothing left to end (run twice: once)."""
+
+    async def attempt() -> AppendResult | None:
+        state = await deps.repo.subject(command.subject_id)
+        events = subjects.decide_cadre_left(state, command.cadre_id, command.reason, command.effective_on)
+        return await deps.repo.append_subject(state, events, meta) if events else None
+
+    return await _retrying(attempt)
+
+
+async def recheck_pairing(deps: PairingDeps, command: RecheckPairing, meta: Metadata) -> AppendResult | None:
+    """Opens a review when a rule now fails for the pairing; None when it still holds or is gone."""
+    state = await deps.repo.subject(command.subject_id)
+    cadre = await deps.repo.cadre(command.cadre_id)
+    current = state.current
+    if cadre.details is None or state.details is None or state.open_reviews:
+        return None
+    if current is None or current.cadre_id != command.cadre_id:
+        return None
+    context = await pairing_context(deps, state, cadre, replacing=True)
+    failing = [r.code for r in check_pairing(pairings.subject_view(state), cadre.view(), context)]
+    events = subjects.decide_recheck(state, command.cadre_id, failing)
+    return await deps.repo.append_subject(state, events, meta) if events else None
+
+
+async def apply_due_change(deps: PairingDeps, command: ApplyDueChange, meta: Metadata) -> AppendResult | None:
+    """Appends the real event of a change dated ahead if it is still pending and due today."""
+    today = deps.today()
+    if command.stream == "cadre":
+        cadre = await deps.repo.cadre(command.owner_id)
+        events = cadres.decide_due(cadre, today)
+        return await deps.repo.append_cadre(cadre, events, meta) if events else None
+    subject = await deps.repo.subject(command.owner_id)
+    events = subjects.decide_due_end(subject, today)
+    return await deps.repo.append_subject(subject, events, meta) if events else None
 
 
 async def accept_suggestions(

@@ -1,19 +1,16 @@
 """What the pairing service does on its own events: cadres who leave, ranks that change.
 
-Each reaction decides from the subject's current state, so running it twice does nothing more.
+A reaction turns an event into commands of the service's own (`domain/commands.py`) and runs
+them through the handlers, as a route does. Each handler decides from the subject's current
+state, so running a reaction twice does nothing more.
 """
 
 from __future__ import annotations
 
-from services.pairing.domain import pairing as pairings
-from services.pairing.domain import subject as subjects
-from services.pairing.domain.rules import check_pairing
-from services.pairing.handlers import PairingDeps, pairing_context
-from shared.contracts.pairing import (
-    CadreRetired,
-    CadreTransferred,
-    EndReason,
-)
+from services.pairing import handlers
+from services.pairing.domain.commands import EndForDeparture, RecheckPairing
+from services.pairing.handlers import PairingDeps
+from shared.contracts.pairing import CadreRetired, CadreTransferred, EndReason
 from shared.eventstore import ConcurrencyConflict, Envelope, Metadata
 from shared.messaging.reactor import Reaction
 
@@ -41,17 +38,11 @@ def cadre_left(deps: PairingDeps) -> Reaction:
             return
         meta = Metadata(actor="pairing:reassignment").caused_by(envelope)
         for subject_id in await _paired_subjects(deps, event.cadre_id):
-            for attempt in range(3):
-                state = await deps.repo.subject(subject_id)
-                events = subjects.decide_cadre_left(state, event.cadre_id, reason, event.effective_on)
-                if not events:
-                    break
-                try:
-                    await deps.repo.append_subject(state, events, meta)
-                    break
-                except ConcurrencyConflict:
-                    if attempt == 2:
-                        raise  # the reactor handles the page again; the decision is idempotent
+            command = EndForDeparture(
+                subject_id=subject_id, cadre_id=event.cadre_id, reason=reason, effective_on=event.effective_on
+            )
+            # A conflict three times over raises: the reactor takes the page again, idempotently.
+            await handlers.end_for_departure(deps, command, meta)
 
     return react
 
@@ -59,23 +50,13 @@ def cadre_left(deps: PairingDeps) -> Reaction:
 async def recheck(deps: PairingDeps, envelope: Envelope) -> None:
     """A change of post, rank or links keeps the pairing unless a rule now fails: then it is reviewed."""
     cadre_id = envelope.payload.cadre_id  # type: ignore[attr-defined]
-    cadre = await deps.repo.cadre(cadre_id)
-    if cadre.details is None:
-        return
     meta = Metadata(actor="pairing:review").caused_by(envelope)
     for subject_id in await _paired_subjects(deps, cadre_id):
-        state = await deps.repo.subject(subject_id)
-        current = state.current
-        if current is None or current.cadre_id != cadre_id or state.open_reviews or state.details is None:
-            continue
-        context = await pairing_context(deps, state, cadre, replacing=True)
-        failing = [r.code for r in check_pairing(pairings.subject_view(state), cadre.view(), context)]
-        events = subjects.decide_recheck(state, cadre_id, failing)
-        if events:
-            try:
-                await deps.repo.append_subject(state, events, meta)
-            except ConcurrencyConflict:
-                continue  # changed meanwhile; the next change of this cadre checks again
+        command = RecheckPairing(subject_id=subject_id, cadre_id=cadre_id)
+        try:
+            await handlers.recheck_pairing(deps, command, meta)
+        except ConcurrencyConflict:
+            continue  # changed meanwhile; the next change of this cadre checks again
 
 
 def reactions(deps: PairingDeps) -> dict[str, Reaction]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Literal
 
 from pydantic import Field
 
@@ -223,3 +224,35 @@ class ReassignSubject(Command):
     to_cadre_id: str = Id
     effective_on: date | None = None
     overrides: dict[str, str] = Field(default_factory=dict, max_length=10)
+
+
+# --- asked by the service itself: its reactions and its calendar ----------------------------
+
+
+class EndForDeparture(Command):
+    """Ends a subject's pairing because its cadre retired without continuing or left the area."""
+
+    subject_id: str = Id
+    cadre_id: str = Id
+    reason: EndReason
+    effective_on: date
+
+
+class RecheckPairing(Command):
+    """Checks a pairing against the rules again after its cadre's post, rank or links changed."""
+
+    subject_id: str = Id
+    cadre_id: str = Id
+
+
+class MarkAdult(Command):
+    """Records that an orphan turned 18, if they have and it is not recorded yet."""
+
+    subject_id: str = Id
+
+
+class ApplyDueChange(Command):
+    """Makes a change dated ahead take effect on its day (a departure, or a pairing's end)."""
+
+    stream: Literal["cadre", "subject"]
+    owner_id: str = Id

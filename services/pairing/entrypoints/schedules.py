@@ -20,51 +20,28 @@ another process of the service, adds nothing.
 
 from __future__ import annotations
 
-from datetime import date
-
-from services.pairing.domain import cadre as cadres
-from services.pairing.domain import subject as subjects
-from services.pairing.domain.commands import ChangeSituation
-from services.pairing.domain.eligibility import ADULT_AGE, full_years
+from services.pairing import handlers
+from services.pairing.domain.commands import ApplyDueChange, MarkAdult
 from services.pairing.handlers import PairingDeps
 from services.pairing.settings import PairingSettings
 from services.pairing.views import calendar
-from shared.contracts.pairing import Situation
-from shared.eventstore import AppendResult, ConcurrencyConflict, Metadata
+from shared.eventstore import ConcurrencyConflict, Metadata
 from shared.personal import PersonErased
 from shared.runtime import Schedule
 
 # --- adult-watch ---------------------------------------------------------------------------
 
 
-def eighteenth_birthday(born: date) -> date:
-    try:
-        return born.replace(year=born.year + ADULT_AGE)
-    except ValueError:  # born on 29 February: the birthday counts on 1 March
-        return date(born.year + ADULT_AGE, 3, 1)
-
-
 async def mark_adults(deps: PairingDeps) -> int:
     """Records turned_18 for every active orphan now adult; returns how many were recorded."""
-    today = deps.today()
-    orphan_ids = await calendar.active_orphans(deps)
     meta = Metadata(actor="pairing:calendar")
     recorded = 0
-    for subject_id in orphan_ids:
-        state = await deps.repo.subject(subject_id)
-        if state.details is None or state.exited or Situation.turned_18 in state.situation:
-            continue
-        born = state.details.birth_date
-        if not isinstance(born, date) or full_years(born, today) < ADULT_AGE:
-            continue  # an erased birth date cannot be judged
-        change = ChangeSituation(
-            subject_id=subject_id, situation=Situation.turned_18, effective_on=eighteenth_birthday(born)
-        )
+    for subject_id in await calendar.active_orphans(deps):
         try:
-            await deps.repo.append_subject(state, subjects.decide_situation(state, change, today), meta)
-            recorded += 1
+            if await handlers.mark_adult(deps, MarkAdult(subject_id=subject_id), meta) is not None:
+                recorded += 1
         except ConcurrencyConflict:
-            continue  # changed meanwhile: tomorrow's round sees it again
+            continue  # changed meanwhile, three times over: tomorrow's round sees it again
     return recorded
 
 
@@ -79,24 +56,12 @@ async def apply_due_changes(deps: PairingDeps) -> int:
     applied = 0
     for stream, owner_id in due:
         try:
-            if await _apply(deps, stream, owner_id, today, meta) is not None:
+            change = ApplyDueChange(stream=stream, owner_id=owner_id)
+            if await handlers.apply_due_change(deps, change, meta) is not None:
                 applied += 1
         except (ConcurrencyConflict, PersonErased):
             continue  # written meanwhile: the next round decides again; erased: nothing to write
     return applied
-
-
-async def _apply(
-    deps: PairingDeps, stream: str, owner_id: str, today: date, meta: Metadata
-) -> AppendResult | None:
-    """Appends the real event of the stream's change if it is still pending and due."""
-    if stream == "cadre":
-        cadre = await deps.repo.cadre(owner_id)
-        events = cadres.decide_due(cadre, today)
-        return await deps.repo.append_cadre(cadre, events, meta) if events else None
-    subject = await deps.repo.subject(owner_id)
-    events = subjects.decide_due_end(subject, today)
-    return await deps.repo.append_subject(subject, events, meta) if events else None
 
 
 ADULT_WATCH = Schedule[PairingDeps].daily("adult-watch", mark_adults, at=PairingSettings.daily_at)

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 from services.pairing import handlers
 from services.pairing.domain.commands import PairSubject, RegisterSubject
-from services.pairing.entrypoints.schedules import ADULT_WATCH, eighteenth_birthday, mark_adults
+from services.pairing.entrypoints.schedules import ADULT_WATCH, mark_adults
+from services.pairing.handlers import eighteenth_birthday
 from services.pairing.settings import PairingSettings
 from shared.contracts.pairing import Situation
 from shared.contracts.people import (

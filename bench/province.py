@@ -16,6 +16,14 @@ Three scales:
 The shares of the three categories are an assumption of this generator, not a published
 figure. Severely disabled people and people in extreme poverty are most subjects, and orphans
 are a few in a hundred (`SHARES`).
+
+Cadres work in units of the counties: a township's government, linked with its township, or a
+county department, linked with a few villages (乡村振兴联系点). Their kinds and ranks follow
+section 六 of the plan and annex 3. County leaders hold the county tier. Unit leaders hold the
+township tier. Unit cadres are party members below it. Resident village cadres live in a
+village of their county. Partner units' cadres come from the departmental or county tier.
+Prefecture leaders appear from the city scale up, and province leaders at the province scale.
+The shares of the kinds are assumptions too (`KINDS`).
 """
 
 from __future__ import annotations
@@ -28,16 +36,21 @@ from functools import cache
 
 from stdnum.cn import ric
 
-from services.pairing.domain.commands import RegisterSubject
+from services.pairing.domain.commands import RegisterCadre, RegisterSubject
 from shared.contracts.people import (
     Address,
+    CadreKind,
     CareSetting,
     Dibao,
     DisabilityType,
     Gender,
+    Links,
     OrphanType,
     ParentSituation,
     Place,
+    Rank,
+    RankTier,
+    RankTitle,
     Residence,
     SelfCare,
     SubjectCategory,
@@ -89,7 +102,10 @@ def villages(places: tuple[str, ...]) -> tuple[str, ...]:
 @cache
 def _issuing(county: str) -> bool:
     """Whether resident ID numbers are issued on this county's code (not on a statistical area's)."""
-    return bool(ric.is_valid(resident_id(county, date(2000, 1, 1), 1)))
+    try:
+        return bool(ric.is_valid(resident_id(county, date(2000, 1, 1), 1)))
+    except KeyError:  # stdnum knows the code only as a city's own (嘉峪关市 620201)
+        return False
 
 
 def _name(rng: random.Random) -> str:
@@ -185,3 +201,92 @@ def subjects(scale: Scale, seed: int, today: date, count: int | None = None) -> 
                 category=category,
                 **facts,  # type: ignore[arg-type]
             )
+
+
+KINDS = {
+    CadreKind.county_leader: 0.02,
+    CadreKind.partner_unit_cadre: 0.03,
+    CadreKind.unit_leader: 0.35,
+    CadreKind.unit_cadre: 0.50,
+    CadreKind.resident_village_cadre: 0.10,
+}
+DEPARTMENTS = ("县民政局", "县教育局", "县卫生健康局", "县农业农村局", "县人社局", "县财政局", "县残联", "县妇联")
+PARTNERS = ("省民政厅", "州民政局", "省交通运输厅", "州教育局")
+
+
+@dataclass(frozen=True)
+class _Unit:
+    unit_id: str
+    name: str
+    links: Links
+    county: str
+
+
+def _units(places: tuple[str, ...]) -> list[_Unit]:
+    """Each county's township governments and departments, with the places they are linked with."""
+    gansu = divisions("62")
+    homes = villages(places)
+    counties = sorted({v[:6] for v in homes})
+    units: list[_Unit] = []
+    for county in counties:
+        townships = sorted({v[:9] for v in homes if v.startswith(county)})
+        for township in townships:
+            name = f"{gansu.name(township)}人民政府"
+            units.append(_Unit(f"u-{township}", name, Links(township_codes=(township,)), county))
+        in_county = [v for v in homes if v.startswith(county)]
+        for index, department in enumerate(DEPARTMENTS):
+            linked = tuple(in_county[(index * 7 + k * 13) % len(in_county)] for k in range(3))
+            units.append(_Unit(f"u-{county}-{index}", department, Links(village_codes=linked), county))
+    return units
+
+
+def _rank(kind: CadreKind, rng: random.Random) -> Rank:
+    tier, titles = {
+        CadreKind.province_leader: (RankTier.provincial, (RankTitle.principal, RankTitle.deputy)),
+        CadreKind.prefecture_leader: (RankTier.departmental, (RankTitle.principal, RankTitle.deputy)),
+        CadreKind.county_leader: (RankTier.county, (RankTitle.principal, RankTitle.deputy)),
+        CadreKind.partner_unit_cadre: (RankTier.county, (RankTitle.researcher_3, RankTitle.researcher_4)),
+        CadreKind.unit_leader: (RankTier.township, (RankTitle.principal, RankTitle.deputy)),
+        CadreKind.unit_cadre: (RankTier.below_section, (RankTitle.clerk_1, RankTitle.clerk_2)),
+        CadreKind.resident_village_cadre: (
+            RankTier.township,
+            (RankTitle.clerk_chief_3, RankTitle.clerk_chief_4),
+        ),
+    }[kind]
+    return Rank(tier=tier, title=rng.choice(titles))
+
+
+def cadres(scale: Scale, seed: int, today: date, count: int | None = None) -> Iterator[RegisterCadre]:
+    """The scale's cadres (or the first `count`), in the units of its counties, from `seed`."""
+    rng = random.Random(seed * 7919 + 1)
+    units = _units(scale.places)
+    homes = villages(scale.places)
+    kinds = dict(KINDS)
+    if scale.name in ("city", "province"):
+        kinds[CadreKind.prefecture_leader] = 0.002
+    if scale.name == "province":
+        kinds[CadreKind.province_leader] = 0.0002
+    choices, weights = zip(*kinds.items(), strict=True)
+    total = scale.cadres if count is None else count
+    for made in range(1, total + 1):
+        kind = rng.choices(choices, weights)[0]
+        unit = rng.choice(units)
+        name, links = unit.name, unit.links
+        if kind is CadreKind.partner_unit_cadre:
+            name = rng.choice(PARTNERS)
+        if kind is CadreKind.resident_village_cadre:
+            village = rng.choice([v for v in homes if v.startswith(unit.county)] or list(homes))
+            links = Links(resident_village_code=village, resident_township_code=village[:9])
+        yield RegisterCadre(
+            cadre_id=f"c-{seed}-{made}",
+            name=_name(rng),
+            gender=rng.choice((Gender.male, Gender.male, Gender.female)),
+            birth_date=_born(rng, today, 25, 59),
+            phone=f"1{rng.choice('3589')}{rng.randrange(10**8, 10**9)}",
+            unit_id=unit.unit_id if kind is not CadreKind.partner_unit_cadre else f"u-partner-{name}",
+            unit_name=name,
+            rank=_rank(kind, rng),
+            party_member=kind is CadreKind.unit_cadre or rng.random() < 0.8,
+            kind=kind,
+            links=links,
+        )

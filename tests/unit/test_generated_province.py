@@ -11,8 +11,10 @@ from datetime import date
 
 from stdnum.cn import ric
 
-from bench.province import SCALES, SHARES, subjects
+from bench.province import KINDS, SCALES, SHARES, cadres, subjects
+from services.pairing.domain.cadre import CadreState, decide_register
 from services.pairing.domain.eligibility import EligibilityFacts, check_eligibility
+from shared.contracts.people import CadreKind, RankTier
 from shared.divisions import Level, divisions
 
 TODAY = date(2026, 11, 30)
@@ -79,3 +81,31 @@ def test_a_city_spreads_over_its_counties() -> None:
     people = list(subjects(SCALES["city"], seed=3, today=TODAY, count=400))
     counties = {p.residence.county_code for p in people}
     assert len(counties) >= 5 and all(c.startswith("6229") for c in counties)
+
+
+CADRES = list(cadres(SCALES["county"], seed=11, today=TODAY, count=600))
+
+
+def test_every_cadre_registers_under_the_service_s_own_rules() -> None:
+    for command in CADRES:
+        [event] = decide_register(CadreState(command.cadre_id), command)
+        assert event.cadre_id == command.cadre_id
+
+
+def test_cadres_of_every_kind_in_units_linked_with_real_places() -> None:
+    gansu = divisions("62")
+    assert {c.kind for c in CADRES} == set(KINDS)
+    for cadre in CADRES:
+        places = (*cadre.links.township_codes, *cadre.links.village_codes, cadre.links.resident_village_code)
+        assert any(places), cadre
+        assert all(gansu.get(p) is not None and p.startswith("622925") for p in places if p), cadre
+        if cadre.kind is CadreKind.unit_cadre:
+            assert cadre.party_member and cadre.rank.tier is RankTier.below_section
+        if cadre.kind is CadreKind.county_leader:
+            assert cadre.rank.tier is RankTier.county
+    assert len({c.unit_id for c in CADRES}) > 20
+
+
+def test_a_province_has_leaders_of_the_prefectures_and_the_province() -> None:
+    kinds = {c.kind for c in cadres(SCALES["province"], seed=5, today=TODAY, count=20_000)}
+    assert {CadreKind.prefecture_leader, CadreKind.province_leader} <= kinds

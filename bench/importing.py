@@ -11,8 +11,9 @@ PostgreSQL database and a NATS server), writes a county's subjects list and cadr
   phone), so the request does everything but the handler;
 - `handler`: `handlers.register_subject` / `register_cadre` called in-process, on the
   service's own event loop with its own dependencies, at the importer's concurrency, for a
-  second set of people; inside it the time in `store.read_stream` and `store.append` (the
-  append carries the registries' effect) is summed;
+  second set of people; inside it the time in `store.read_stream`, `store.append` and, within
+  the append, `sealer.seal_many` (the people's data keys) is summed (the append carries the
+  registries' effect);
 - `import`: `cli.import_file`, as `carepair import` runs it, through an HTTP client.
 
 `--profile` runs cProfile on the service's thread and on the importer's during `import` and
@@ -268,9 +269,13 @@ async def handler_stage(service: Service, kind: Kind, items: Sequence[Prepared],
     meta = Metadata(actor="operator:bench")
     latencies: list[float] = []
 
+    store = deps.repo.store
+    batches, paths = store.batches_committed, dict(store.commits_by_path)
+
+    sealing = Timed(store.sealer, "seal_many")  # inside the append: the people's data keys
+
     async def run_all() -> tuple[float, float, int, float, int]:
-        store = deps.repo.store
-        with Timed(store, "append") as append, Timed(store, "read_stream") as read:
+        with Timed(store, "append") as append, Timed(store, "read_stream") as read, sealing:
 
             async def one(command: Any) -> None:
                 began = time.perf_counter()
@@ -289,8 +294,14 @@ async def handler_stage(service: Service, kind: Kind, items: Sequence[Prepared],
             "handler_mean_ms": round(1000 * handler_s / len(commands), 3),
             "append_mean_ms": round(1000 * append_s / max(appends, 1), 3),
             "read_stream_mean_ms": round(1000 * read_s / max(reads, 1), 3),
+            "seal_mean_ms": round(1000 * sealing.seconds / max(sealing.calls, 1), 3),
             "append_share_of_handler": round(append_s / handler_s, 3) if handler_s else None,
             "read_stream_share_of_handler": round(read_s / handler_s, 3) if handler_s else None,
+            "seal_share_of_handler": round(sealing.seconds / handler_s, 3) if handler_s else None,
+            "store_batches": store.batches_committed - batches,
+            "store_commits_by_path": {
+                k: n - paths.get(k, 0) for k, n in store.commits_by_path.items() if n - paths.get(k, 0)
+            },
         },
     )
 

@@ -45,7 +45,15 @@ import httpx
 import openpyxl
 import uvicorn
 
-from bench.infra import code_version, contention, fresh_database, machine, nats_server, postgres_server_url
+from bench.infra import (
+    _version,
+    code_version,
+    contention,
+    fresh_database,
+    machine,
+    nats_server,
+    postgres_server_url,
+)
 from carepair.launcher.nats_server import free_port
 from services.pairing import handlers
 from services.pairing.bootstrap import create_app
@@ -167,13 +175,7 @@ def serving(app: Any) -> Iterator[Service]:
     """As `tests/support/service_app.serving`, keeping the server's loop for in-process calls."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    loops: list[asyncio.AbstractEventLoop] = []
-
-    async def serve() -> None:
-        loops.append(asyncio.get_running_loop())
-        await server.serve()
-
-    thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
+    thread = threading.Thread(target=server.run, daemon=True)  # its loop: uvloop when installed
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
@@ -181,7 +183,7 @@ def serving(app: Any) -> Iterator[Service]:
             raise RuntimeError("the service did not start")
         time.sleep(0.05)
     try:
-        yield Service(f"http://127.0.0.1:{port}", loops[0], app)
+        yield Service(f"http://127.0.0.1:{port}", server.servers[0].get_loop(), app)
     finally:
         server.should_exit = True
         thread.join(15)
@@ -312,9 +314,10 @@ def top(profile: cProfile.Profile, count: int) -> list[dict[str, Any]]:
     entries = []
     for (filename, line, name), (_cc, calls, own, cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         where = filename.replace(str(ROOT) + "/", "")
-        for marker in ("site-packages/", "lib/python3"):
-            if marker in where:
-                where = where.split(marker, 1)[1]
+        if "site-packages/" in where:
+            where = where.split("site-packages/", 1)[1]
+        elif "/lib/python3." in where:  # the standard library: asyncio/…, selectors.py
+            where = where.split("/lib/python3.", 1)[1].split("/", 1)[-1]
         entries.append(
             {
                 "function": f"{where}:{line}({name})",
@@ -454,6 +457,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "concurrency": args.concurrency,
             "profile": args.profile,
             "service": "uvicorn in a thread of the bench's process (one GIL with the importer)",
+            "service_loop": "uvloop" if _version("uvloop") else "asyncio",
             "database": "PostgreSQL",
         },
         "lists": lists,

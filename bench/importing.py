@@ -1,0 +1,493 @@
+"""`python -m bench.importing`: where the time of `carepair import` goes, stage by stage.
+
+One run starts the real pairing app under uvicorn (in a thread of this process, on a fresh
+PostgreSQL database and a NATS server), writes a county's subjects list and cadres list as
+.xlsx in the template's columns, and measures, for each list, in this order:
+
+- `read_check`: `cli.read_rows` (open the file, check every row), nothing sent;
+- `http_healthz`: `GET /healthz` round trips at the importer's concurrency, the HTTP floor;
+- `http_validation`: each row's body `POST`ed with one value the API refuses after its request
+  model has validated the body (a subject's ID number with a wrong check digit, a cadre's
+  phone), so the request does everything but the handler;
+- `handler`: `handlers.register_subject` / `register_cadre` called in-process, on the
+  service's own event loop with its own dependencies, at the importer's concurrency, for a
+  second set of people; inside it the time in `store.read_stream`, `store.append` and, within
+  the append, `sealer.seal_many` (the people's data keys) is summed (the append carries the
+  registries' effect);
+- `import`: `cli.import_file`, as `carepair import` runs it, through an HTTP client.
+
+`--profile` runs cProfile on the service's thread and on the importer's during `import` and
+keeps the top functions by cumulative time (the timings of that run are then inflated).
+The result file goes to `bench/results/` with the machine's facts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import io
+import json
+import pstats
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import openpyxl
+import uvicorn
+
+from bench.infra import (
+    _version,
+    code_version,
+    contention,
+    fresh_database,
+    machine,
+    nats_server,
+    postgres_server_url,
+)
+from carepair.launcher.nats_server import free_port
+from services.pairing import handlers
+from services.pairing.bootstrap import create_app
+from services.pairing.domain.commands import RegisterCadre, RegisterSubject
+from services.pairing.entrypoints.commands import checked_subject_fields
+from services.pairing.entrypoints.importer.cli import Status, import_file, read_rows
+from services.pairing.entrypoints.importer.rows import Prepared
+from services.pairing.entrypoints.importer.template import SHEETS, Kind
+from services.pairing.entrypoints.schemas import CadreCreate, SubjectCreate
+from services.pairing.settings import PairingSettings
+from shared.clock import ManualClock
+from shared.eventstore import Metadata
+from tests.support.identity import resident_id, wrong_check_digit
+from tests.support.service_app import auth_headers, settings_values
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = date(2026, 11, 29)
+COUNTY = "622925"
+TOWNSHIPS = tuple(f"{COUNTY}{100 + t:03d}" for t in range(10))
+STAGES = ("read_check", "http_healthz", "http_validation", "handler", "import")
+T = TypeVar("T")
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.importing", description=__doc__)
+    parser.add_argument("--subjects", type=int, default=1000, help="rows of the subjects list")
+    parser.add_argument("--cadres", type=int, default=1000, help="rows of the cadres list")
+    parser.add_argument("--concurrency", type=int, default=8, help="rows in flight, as --concurrency")
+    parser.add_argument("--profile", action="store_true", help="cProfile the import stage")
+    parser.add_argument("--top", type=int, default=15, help="functions kept from each profile")
+    parser.add_argument("--output", type=Path, help="where to write the JSON results")
+    return parser.parse_args(argv)
+
+
+# --- the lists --------------------------------------------------------------------------
+
+
+def village(n: int) -> str:
+    return f"{TOWNSHIPS[n % len(TOWNSHIPS)]}{200 + (n // len(TOWNSHIPS)) % 30:03d}"
+
+
+def subject_row(n: int, batch: int) -> dict[str, Any]:
+    """Orphans and children without care, two to a household, in 300 villages of one county."""
+    born = date(2009, 1, 1) + timedelta(days=n % 6000)
+    female = n % 2 == 0
+    place = village(n // 2)
+    return {
+        "户编号": str(n // 2 + 1),
+        "姓名": f"马{batch}{n}",
+        "性别": "女" if female else "男",
+        "出生日期": f"{born:%Y/%-m/%-d}",
+        "身份证号": resident_id(COUNTY, born, female, 100 * batch + n // 6000 % 100),
+        "类别": "孤儿" if n % 3 else "事实无人抚养儿童",
+        "父母情况": "" if n % 3 else "服刑在押、失踪",
+        "养育方式": "社会散居",
+        "在读阶段": "小学",
+        "常住地县代码": COUNTY,
+        "常住地乡镇代码": place[:9],
+        "常住地村代码": place,
+        "监护人姓名": "马奶奶",
+        "监护人性别": "女",
+        "监护人关系": "祖母",
+        "监护人电话": "13800138000",
+    }
+
+
+def cadre_row(n: int, batch: int) -> dict[str, Any]:
+    return {
+        "姓名": f"干部{batch}-{n}",
+        "性别": "女" if n % 2 == 0 else "男",
+        "出生日期": date(1966, 1, 1) + timedelta(days=n % 9000),
+        "联系电话": f"139{batch}{n:07d}",
+        "单位编号": f"u-{n % 60}",
+        "单位名称": "和政县民政局",
+        "职务": "干部",
+        "职务职级层次": "乡科级",
+        "职务职级": "副职",
+        "是否党员": "是",
+        "干部类别": "乡镇、县直单位、人民团体、国有企业领导干部",
+        "联系村代码": village(n),
+    }
+
+
+ROWS: dict[Kind, Callable[[int, int], dict[str, Any]]] = {Kind.subjects: subject_row, Kind.cadres: cadre_row}
+
+
+def write_list(kind: Kind, path: Path, count: int, batch: int) -> Path:
+    """The list as an operator fills the template: its data sheet, its headers, text cells."""
+    sheet = SHEETS[kind]
+    book = openpyxl.Workbook()
+    data = book.active
+    assert data is not None
+    data.title = sheet.title
+    data.append(sheet.headers)
+    for n in range(count):
+        row = ROWS[kind](n, batch)
+        data.append([row.get(h) or None for h in sheet.headers])
+    book.save(path)
+    return path
+
+
+# --- the service, on a loop the bench can reach ------------------------------------------
+
+
+@dataclass
+class Service:
+    url: str
+    loop: asyncio.AbstractEventLoop
+    app: Any
+    profile: cProfile.Profile | None = None
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> Awaitable[T]:
+        """Runs `coro` on the service's event loop; awaitable from the bench's."""
+        return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+
+
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[Service]:
+    """As `tests/support/service_app.serving`, keeping the server's loop for in-process calls."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)  # its loop: uvloop when installed
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the service did not start")
+        time.sleep(0.05)
+    try:
+        yield Service(f"http://127.0.0.1:{port}", server.servers[0].get_loop(), app)
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+# --- the stages ---------------------------------------------------------------------------
+
+
+@dataclass
+class Stage:
+    rows: int
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        rate = self.rows / self.seconds if self.seconds > 0 else None
+        return {
+            "rows": self.rows,
+            "seconds": round(self.seconds, 3),
+            "rows_per_second": round(rate, 1) if rate else None,
+            **self.extra,
+        }
+
+
+async def in_parallel(items: Sequence[T], concurrency: int, work: Callable[[T], Awaitable[Any]]) -> float:
+    """Runs `work` on every item, `concurrency` at a time as the importer does; the seconds."""
+    queue = iter(items)
+
+    async def worker() -> None:
+        for item in queue:
+            await work(item)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    return time.perf_counter() - began
+
+
+def refused_body(kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
+    """The body with one value the route refuses after its request model accepted the body."""
+    if kind is Kind.subjects:
+        return {**body, "id_number": wrong_check_digit(body["id_number"])}
+    return {**body, "phone": "1390000"}
+
+
+def command_of(kind: Kind, body: dict[str, Any]) -> RegisterSubject | RegisterCadre:
+    """The command the route builds from the body (same checks, same normalising)."""
+    if kind is Kind.subjects:
+        fields = checked_subject_fields(SubjectCreate.model_validate(body))
+        return RegisterSubject(subject_id=f"s-{uuid.uuid4()}", **fields)
+    values = CadreCreate.model_validate(body).model_dump(exclude={"cadre_id"})
+    return RegisterCadre(cadre_id=f"c-{uuid.uuid4()}", **values)
+
+
+class Timed:
+    """Wraps an async method of `owner` and sums the seconds spent in it, while installed."""
+
+    def __init__(self, owner: Any, name: str) -> None:
+        self.owner, self.name = owner, name
+        self.original = getattr(owner, name)
+        self.seconds = 0.0
+        self.calls = 0
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return await self.original(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - began
+            self.calls += 1
+
+    def __enter__(self) -> Timed:
+        setattr(self.owner, self.name, self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(AttributeError):
+            delattr(self.owner, self.name)  # the instance attribute; the class's method shows again
+
+
+async def handler_stage(service: Service, kind: Kind, items: Sequence[Prepared], concurrency: int) -> Stage:
+    """The handler on the service's loop and deps, `concurrency` at a time, and its store calls."""
+    deps = service.app.state.runtime.deps
+    handler = handlers.register_subject if kind is Kind.subjects else handlers.register_cadre
+    commands = [command_of(kind, item.body) for item in items]
+    meta = Metadata(actor="operator:bench")
+    latencies: list[float] = []
+
+    store = deps.repo.store
+    batches, paths = store.batches_committed, dict(store.commits_by_path)
+
+    sealing = Timed(store.sealer, "seal_many")  # inside the append: the people's data keys
+
+    async def run_all() -> tuple[float, float, int, float, int]:
+        with Timed(store, "append") as append, Timed(store, "read_stream") as read, sealing:
+
+            async def one(command: Any) -> None:
+                began = time.perf_counter()
+                await handler(deps, command, meta)
+                latencies.append(time.perf_counter() - began)
+
+            seconds = await in_parallel(commands, concurrency, one)
+            return seconds, append.seconds, append.calls, read.seconds, read.calls
+
+    seconds, append_s, appends, read_s, reads = await service.call(run_all())
+    handler_s = sum(latencies)
+    return Stage(
+        len(commands),
+        seconds,
+        {
+            "handler_mean_ms": round(1000 * handler_s / len(commands), 3),
+            "append_mean_ms": round(1000 * append_s / max(appends, 1), 3),
+            "read_stream_mean_ms": round(1000 * read_s / max(reads, 1), 3),
+            "seal_mean_ms": round(1000 * sealing.seconds / max(sealing.calls, 1), 3),
+            "append_share_of_handler": round(append_s / handler_s, 3) if handler_s else None,
+            "read_stream_share_of_handler": round(read_s / handler_s, 3) if handler_s else None,
+            "seal_share_of_handler": round(sealing.seconds / handler_s, 3) if handler_s else None,
+            "store_batches": store.batches_committed - batches,
+            "store_commits_by_path": {
+                k: n - paths.get(k, 0) for k, n in store.commits_by_path.items() if n - paths.get(k, 0)
+            },
+        },
+    )
+
+
+def top(profile: cProfile.Profile, count: int) -> list[dict[str, Any]]:
+    """The profile's `count` functions with the most cumulative time."""
+    stats = pstats.Stats(profile, stream=io.StringIO())
+    entries = []
+    for (filename, line, name), (_cc, calls, own, cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        where = filename.replace(str(ROOT) + "/", "")
+        if "site-packages/" in where:
+            where = where.split("site-packages/", 1)[1]
+        elif "/lib/python3." in where:  # the standard library: asyncio/…, selectors.py
+            where = where.split("/lib/python3.", 1)[1].split("/", 1)[-1]
+        entries.append(
+            {
+                "function": f"{where}:{line}({name})",
+                "calls": calls,
+                "own_s": round(own, 3),
+                "cumulative_s": round(cumulative, 3),
+            }
+        )
+    entries.sort(key=lambda e: e["cumulative_s"], reverse=True)
+    return entries[:count]
+
+
+async def measure_list(
+    service: Service, client: httpx.AsyncClient, kind: Kind, folder: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    count = args.subjects if kind is Kind.subjects else args.cadres
+    imported_list = write_list(kind, folder / f"{kind.value}.xlsx", count, batch=1)
+    handled_list = write_list(kind, folder / f"{kind.value}-handler.xlsx", count, batch=2)
+    stages: dict[str, Stage] = {}
+
+    began = time.perf_counter()
+    prepared, _ = read_rows(kind, imported_list, TODAY)
+    stages["read_check"] = Stage(count, time.perf_counter() - began)
+    good = [p for p in prepared if p.ok and not p.example]
+    assert len(good) == count, [p.problems for p in prepared if not p.ok][:3]
+
+    async def healthz(_: object) -> None:
+        (await client.get("/healthz")).raise_for_status()
+
+    stages["http_healthz"] = Stage(count, await in_parallel(range(count), args.concurrency, healthz))
+
+    path = "/subjects" if kind is Kind.subjects else "/cadres"
+
+    async def refused(item: Prepared) -> None:
+        response = await client.post(path, json=refused_body(kind, item.body))
+        assert response.status_code == 422, response.text
+
+    stages["http_validation"] = Stage(count, await in_parallel(good, args.concurrency, refused))
+
+    handled, _ = read_rows(kind, handled_list, TODAY)
+    stages["handler"] = await handler_stage(service, kind, handled, args.concurrency)
+
+    profiles: dict[str, Any] = {}
+    importer_profile = cProfile.Profile() if args.profile else None
+    service_profile = cProfile.Profile() if args.profile else None
+    if service_profile is not None:
+        await service.call(_enable(service_profile))
+    if importer_profile is not None:
+        importer_profile.enable()
+    began = time.perf_counter()
+    summary = await import_file(kind, imported_list, client, today=TODAY, concurrency=args.concurrency)
+    seconds = time.perf_counter() - began
+    if importer_profile is not None:
+        importer_profile.disable()
+        profiles["importer"] = top(importer_profile, args.top)
+    if service_profile is not None:
+        await service.call(_disable(service_profile))
+        profiles["service"] = top(service_profile, args.top)
+    counts = summary.counts
+    stages["import"] = Stage(
+        count, seconds, {"outcomes": {status.value: counts[status] for status in Status if counts[status]}}
+    )
+    result: dict[str, Any] = {
+        "rows": count,
+        "imported": counts[Status.imported],
+        "stages": {name: stages[name].as_dict() for name in STAGES},
+    }
+    if profiles:
+        result["profiles"] = profiles
+    return result
+
+
+async def _enable(profile: cProfile.Profile) -> None:
+    profile.enable()
+
+
+async def _disable(profile: cProfile.Profile) -> None:
+    profile.disable()
+
+
+async def measure(url: Any, nats_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="carepair-bench-import-") as tmp:
+        folder = Path(tmp)
+        stream = f"CAREPAIR_BENCH_IMPORT_{uuid.uuid4().hex[:8].upper()}"
+        database_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        settings = PairingSettings(**settings_values(folder, nats_url, stream, database_url))
+        app = create_app(settings, ManualClock.on(TODAY))
+        lists: dict[str, Any] = {}
+        try:
+            with serving(app) as service:
+                limits = httpx.Limits(max_connections=args.concurrency * 2)
+                async with httpx.AsyncClient(
+                    base_url=service.url, headers=auth_headers("pairing"), timeout=60, limits=limits
+                ) as client:
+                    for kind in (Kind.subjects, Kind.cadres):
+                        lists[kind.value] = await measure_list(service, client, kind, folder, args)
+                        print(line(kind, lists[kind.value]), flush=True)
+        finally:
+            await _delete_stream(nats_url, stream)
+        return lists
+
+
+async def _delete_stream(nats_url: str, stream: str) -> None:
+    import nats
+
+    with contextlib.suppress(Exception):
+        nc = await nats.connect(nats_url)
+        try:
+            await nc.jetstream().delete_stream(stream)
+        finally:
+            await nc.close()
+
+
+def line(kind: Kind, result: dict[str, Any]) -> str:
+    parts = [f"{name} {stage['rows_per_second']:,.0f}/s" for name, stage in result["stages"].items()]
+    return f"{kind.value:<8} {result['imported']}/{result['rows']} imported; " + ", ".join(parts)
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    started = datetime.now(UTC)
+    before, code = contention(), code_version()
+    server = postgres_server_url()
+    with nats_server() as nats_url:
+        async with fresh_database(server, "importing", event_store=False) as url:
+            lists = await measure(url, nats_url, args)
+        nats_version = await _nats_version(nats_url)
+    return {
+        "schema": 1,
+        "bench": "importing",
+        "started_at": started.isoformat(timespec="seconds"),
+        "code": {**code, "changed_during_run": code_version() != code},
+        "machine": machine(server, nats_version),
+        "contention": {"before": before, "after": contention()},
+        "settings": {
+            "subjects": args.subjects,
+            "cadres": args.cadres,
+            "concurrency": args.concurrency,
+            "profile": args.profile,
+            "service": "uvicorn in a thread of the bench's process (one GIL with the importer)",
+            "service_loop": "uvloop" if _version("uvloop") else "asyncio",
+            "database": "PostgreSQL",
+        },
+        "lists": lists,
+    }
+
+
+async def _nats_version(nats_url: str) -> str:
+    import nats
+
+    try:
+        nc = await nats.connect(nats_url)
+    except Exception:  # noqa: BLE001 - the version is a fact, not a requirement
+        return "unknown"
+    try:
+        return str(nc._server_info.get("version", "unknown"))  # noqa: SLF001 - no public accessor
+    finally:
+        await nc.close()
+
+
+def entry(argv: list[str]) -> int:
+    args = parse(argv)
+    results = asyncio.run(main(args))
+    suffix = "-profile" if args.profile else ""
+    output = args.output or (
+        ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y-%m-%dT%H%M}-vm-importing{suffix}.json"
+    )
+    output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"results: {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(entry(sys.argv[1:]))

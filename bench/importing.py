@@ -32,7 +32,6 @@ import json
 import pstats
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
@@ -43,7 +42,6 @@ from typing import Any, TypeVar
 
 import httpx
 import openpyxl
-import uvicorn
 
 from bench.infra import (
     _version,
@@ -54,7 +52,6 @@ from bench.infra import (
     nats_server,
     postgres_server_url,
 )
-from carepair.launcher.nats_server import free_port
 from services.pairing import handlers
 from services.pairing.bootstrap import create_app
 from services.pairing.domain.commands import RegisterCadre, RegisterSubject
@@ -67,7 +64,7 @@ from services.pairing.settings import PairingSettings
 from shared.clock import ManualClock
 from shared.eventstore import Metadata
 from tests.support.identity import resident_id, wrong_check_digit
-from tests.support.service_app import auth_headers, settings_values
+from tests.support.service_app import auth_headers, settings_values, started_server
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 29)
@@ -173,20 +170,8 @@ class Service:
 @contextlib.contextmanager
 def serving(app: Any) -> Iterator[Service]:
     """As `tests/support/service_app.serving`, keeping the server's loop for in-process calls."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)  # its loop: uvloop when installed
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the service did not start")
-        time.sleep(0.05)
-    try:
-        yield Service(f"http://127.0.0.1:{port}", server.servers[0].get_loop(), app)
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    with started_server(app) as (url, server):
+        yield Service(url, server.servers[0].get_loop(), app)
 
 
 # --- the stages ---------------------------------------------------------------------------

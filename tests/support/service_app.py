@@ -65,11 +65,11 @@ async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Runs the app under uvicorn in a thread of its own; yields its base URL."""
+def started_server(app: Any) -> Iterator[tuple[str, uvicorn.Server]]:
+    """Runs the app under uvicorn in a thread of its own; yields its base URL and the server."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, daemon=True)  # its loop: uvloop when installed
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
@@ -77,7 +77,14 @@ def serving(app: Any) -> Iterator[str]:
             raise RuntimeError("the service did not start")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", server
     finally:
         server.should_exit = True
         thread.join(15)
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Runs the app under uvicorn in a thread of its own; yields its base URL."""
+    with started_server(app) as (url, _):
+        yield url

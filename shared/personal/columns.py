@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.contracts.base import ERASED
-from shared.personal.sealing import ENVELOPE, MalformedSealedField, PayloadSealer
-from shared.personal.sealing import _decrypt as decrypt
-from shared.personal.sealing import _encrypt as encrypt
-from shared.personal.sealing import _parse_envelope as parse_envelope
+from shared.personal.sealing import ENVELOPE, MalformedSealedField, PayloadSealer, parse_envelope
+from shared.personal.sealing import decrypt_value as decrypt
+from shared.personal.sealing import encrypt_value as encrypt
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ class PayloadSealer:
         for site in sites:
             key = keys[site.owner]
             value = site.container[site.key]
-            site.container[site.key] = {ENVELOPE: _encrypt(key, site.path, value)}
+            site.container[site.key] = {ENVELOPE: encrypt_value(key, site.path, value)}
         return docs
 
     async def unseal(self, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -121,7 +121,7 @@ class PayloadSealer:
                 erased[site.doc] = True
             else:
                 assert site.envelope is not None
-                site.container[site.key] = _decrypt(key, site.path, site.envelope)
+                site.container[site.key] = decrypt_value(key, site.path, site.envelope)
         return list(zip(copies, erased, strict=True))
 
     async def _writing_keys(self, owners: set[str]) -> dict[str, DataKey]:
@@ -225,13 +225,13 @@ def _copy_collect(doc: int, node: Any, path: Path, sites: list[_Site]) -> Any:
 
 def _copy_or_site(doc: int, container: Any, key: Any, value: Any, path: Path, sites: list[_Site]) -> Any:
     if isinstance(value, dict) and ENVELOPE in value:
-        envelope = _parse_envelope(value, path)
+        envelope = parse_envelope(value, path)
         sites.append(_Site(doc, container, key, path, envelope["owner"], envelope))
         return None
     return _copy_collect(doc, value, path, sites)
 
 
-def _parse_envelope(value: dict[str, Any], path: Path) -> dict[str, Any]:
+def parse_envelope(value: dict[str, Any], path: Path) -> dict[str, Any]:
     inner = value.get(ENVELOPE)
     if (
         len(value) != 1
@@ -252,7 +252,7 @@ def _aad(algorithm: str, owner: str, path: Path) -> bytes:
     return orjson.dumps(["carepair.personal", FORMAT_VERSION, algorithm, owner, list(path)])
 
 
-def _encrypt(key: DataKey, path: Path, value: Any) -> dict[str, Any]:
+def encrypt_value(key: DataKey, path: Path, value: Any) -> dict[str, Any]:
     plaintext = orjson.dumps(value)
     blob = cipher_named(key.algorithm).encrypt(key.key, plaintext, _aad(key.algorithm, key.person_id, path))
     return {
@@ -263,7 +263,7 @@ def _encrypt(key: DataKey, path: Path, value: Any) -> dict[str, Any]:
     }
 
 
-def _decrypt(key: DataKey, path: Path, envelope: dict[str, Any]) -> Any:
+def decrypt_value(key: DataKey, path: Path, envelope: dict[str, Any]) -> Any:
     where = f"sealed field {_dotted(path)} of person {key.person_id!r}"
     if envelope["alg"] != key.algorithm:
         raise TamperedCiphertext(f"{where} says {envelope['alg']}, but the key is {key.algorithm}")

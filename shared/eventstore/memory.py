@@ -79,6 +79,13 @@ class MemoryEventStore:
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
         return [e for e in self._events if e.stream_id == stream_id and e.stream_version > after_version]
 
+    async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
+        found: dict[str, list[StoredEvent]] = {s: [] for s in stream_ids}
+        for event in self._events:
+            if event.stream_id in found:
+                found[event.stream_id].append(event)
+        return found
+
     async def read_after(self, position: int, limit: int = 500) -> list[StoredEvent]:
         return self._events[position : position + limit]
 

@@ -89,6 +89,9 @@ def _lost(exc: BaseException) -> bool:
 # halves of 4 do not.
 _SPLIT_AT = 16
 
+# Streams read by one query of `read_streams`: under SQLite's oldest bound-parameter limit (999).
+_READ_MANY = 900
+
 Outcome = tuple["_Request", "AppendResult | BaseException"]
 
 
@@ -643,6 +646,23 @@ class SqlEventStore:
         )
         async with self.engine.connect() as conn:
             return [self._stored(row) for row in await conn.execute(query)]
+
+    async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
+        """Many streams at once: one query per `_READ_MANY` streams, on one connection."""
+        found: dict[str, list[StoredEvent]] = {s: [] for s in stream_ids}
+        wanted = list(found)
+        if not wanted:
+            return found
+        async with self.engine.connect() as conn:
+            for start in range(0, len(wanted), _READ_MANY):
+                query = (
+                    sa.select(events)
+                    .where(events.c.stream_id.in_(wanted[start : start + _READ_MANY]))
+                    .order_by(events.c.stream_id, events.c.stream_version)
+                )
+                for row in await conn.execute(query):
+                    found[row.stream_id].append(self._stored(row))
+        return found
 
     async def read_after(self, position: int, limit: int = 500) -> list[StoredEvent]:
         query = sa.select(events).where(events.c.position > position).order_by(events.c.position).limit(limit)

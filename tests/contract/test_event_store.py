@@ -265,3 +265,16 @@ async def test_an_old_schema_version_is_upcast_on_read() -> None:
     opened = await EventOpener(TEST_CONTRACTS, sealer).open(old)
     assert opened.payload.title == "旧名"
     assert opened.schema_version == 2
+
+
+async def test_many_streams_read_at_once_each_in_order_and_unknown_ones_empty(store: Any) -> None:
+    await store.append("s-1", NO_STREAM, [thing(1), thing(2)], META)
+    await store.append("s-2", NO_STREAM, [thing(3)], META)
+    await store.append("s-1", 2, [thing(4)], META)
+    await store.append("s-3", NO_STREAM, [thing(5)], META)
+    found = await store.read_streams(["s-2", "s-1", "nobody"])
+    assert list(found) == ["s-2", "s-1", "nobody"]
+    assert [(e.stream_version, e.position) for e in found["s-1"]] == [(1, 1), (2, 2), (3, 4)]
+    assert [e.position for e in found["s-2"]] == [3]
+    assert found["nobody"] == []
+    assert await store.read_streams([]) == {}

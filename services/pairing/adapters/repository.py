@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from services.pairing.adapters.registries import Fingerprints, cadre_stream, subject_stream
 from services.pairing.domain import cadre as cadre_domain
@@ -10,8 +11,10 @@ from services.pairing.domain import subject as subject_domain
 from services.pairing.domain.ports import Check, Effect, Registries
 from services.pairing.domain.registry import changes_of
 from shared.contracts.base import EventPayload
-from shared.eventstore import AppendResult, EventStore, Metadata
+from shared.eventstore import AppendResult, EventStore, Metadata, StoredEvent
 from shared.eventstore.opener import EventOpener
+
+S = TypeVar("S")
 
 __all__ = ["Fingerprints", "PairingRepository", "cadre_stream", "subject_stream"]
 
@@ -35,6 +38,28 @@ class PairingRepository:
         for envelope in await self.opener.open_many(await self.store.read_stream(cadre_stream(cadre_id))):
             state = cadre_domain.evolve(state, envelope.payload)
         return state
+
+    async def subjects(self, subject_ids: Sequence[str]) -> dict[str, subject_domain.SubjectState]:
+        """Many subjects at once: their streams in one read, their events opened together."""
+        streams = await self.store.read_streams([subject_stream(s) for s in subject_ids])
+        return {
+            s: _fold(subject_domain.SubjectState(s), subject_domain.evolve, opened)
+            for s, opened in zip(subject_ids, await self._open(streams), strict=True)
+        }
+
+    async def cadres(self, cadre_ids: Sequence[str]) -> dict[str, cadre_domain.CadreState]:
+        """Many cadres at once: their streams in one read, their events opened together."""
+        streams = await self.store.read_streams([cadre_stream(c) for c in cadre_ids])
+        return {
+            c: _fold(cadre_domain.CadreState(c), cadre_domain.evolve, opened)
+            for c, opened in zip(cadre_ids, await self._open(streams), strict=True)
+        }
+
+    async def _open(self, streams: dict[str, list[StoredEvent]]) -> list[list[EventPayload]]:
+        """Each stream's payloads, unsealed in one call for all of them."""
+        everything = [event for stored in streams.values() for event in stored]
+        opened = iter(await self.opener.open_many(everything))
+        return [[next(opened).payload for _ in stored] for stored in streams.values()]
 
     async def append_subject(
         self,
@@ -60,3 +85,9 @@ class PairingRepository:
         nothing is to be checked, so such an append is a plain one."""
         changes = changes_of(events)
         return self.registries.effect(changes, check) if changes or check is not None else None
+
+
+def _fold(state: S, evolve: Callable[[S, EventPayload], S], payloads: list[EventPayload]) -> S:
+    for payload in payloads:
+        state = evolve(state, payload)
+    return state

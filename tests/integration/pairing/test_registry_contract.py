@@ -206,3 +206,18 @@ async def test_free_women_are_read_the_same_way(deps: handlers.PairingDeps) -> N
         assert await registries.free_women(excluding="c-3", unit_id="u-other") == []
         assert await registries.household("h-s-1") == ("s-1",)
         assert await registries.cadre_version("c-1") == 2
+
+
+async def test_many_people_load_at_once_as_each_loads_alone(deps: handlers.PairingDeps) -> None:
+    await handlers.register_subject(deps, orphan("s-1", date(2015, 1, 1), 11), META)
+    await handlers.register_subject(deps, orphan("s-2", date(2016, 2, 2), 12), META)
+    await handlers.register_cadre(deps, unit_leader("c-1"), META)
+    await handlers.pair(deps, PairSubject(subject_id="s-2", cadre_id="c-1"), META)
+    subjects = await deps.repo.subjects(["s-2", "s-1", "s-nobody"])
+    assert list(subjects) == ["s-2", "s-1", "s-nobody"]
+    for subject_id, state in subjects.items():
+        assert state == await deps.repo.subject(subject_id)
+    assert subjects["s-2"].current is not None and subjects["s-nobody"].details is None
+    cadres = await deps.repo.cadres(["c-1", "c-nobody"])
+    assert cadres["c-1"] == await deps.repo.cadre("c-1")
+    assert cadres["c-1"].registered and not cadres["c-nobody"].registered

@@ -1,13 +1,16 @@
 """Suggested pairings for a township or a unit, and accepting them in bulk.
 
-The solver works on views of the people; this module gathers them (ids from the read models,
-details from the sealed streams), runs it, and turns accepted suggestions into pairings one by
-one, each checked again as any pairing is.
+The solver works on views of the people; this module gathers them (ids from the read models and
+registries, details from the sealed streams, all of a scope's subjects in one read of the store
+and all its cadres in another), checks who is still eligible, and runs it. `suggestions` is the
+three stages in a row; the benchmark (`bench/suggesting.py`) times them one by one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,9 +23,8 @@ from services.pairing.domain.eligibility import check_eligibility
 from services.pairing.domain.refusals import Refused
 from services.pairing.domain.rules import CadreView, SubjectView
 from services.pairing.domain.solver import Suggestions, Unplaced, suggest
-from services.pairing.domain.subject import facts_of
+from services.pairing.domain.subject import SubjectState, facts_of
 from services.pairing.handlers import PairingDeps
-from shared.contracts.people import Links
 
 
 @dataclass(frozen=True)
@@ -33,35 +35,56 @@ class Scope:
     unit_id: str | None = None
 
 
-def _links_reach(links: Links, township: str) -> bool:
+@dataclass(frozen=True)
+class Gathered:
+    """What a plan is made from: the unpaired subjects' and the candidate cadres' committed
+    state, the households the cadres hold, and the cadres already pairing the households."""
+
+    subjects: list[SubjectState]
+    cadres: list[CadreView]
+    held: dict[str, str]
+    paired_households: dict[str, str]
+
+
+def _links_reach(links: Mapping[str, Any], township: str) -> bool:
+    """`Links` as the registry stores it (JSON) reaches the township; read without building the
+    model, since every available cadre of the programme is looked at."""
     return (
-        township in links.township_codes
-        or any(v.startswith(township) for v in links.village_codes)
-        or links.resident_township_code == township
+        township in links.get("township_codes", ())
+        or any(v.startswith(township) for v in links.get("village_codes", ()))
+        or links.get("resident_township_code") == township
     )
 
 
-async def gather(
-    deps: PairingDeps, scope: Scope
-) -> tuple[list[SubjectView], list[CadreView], dict[str, str], dict[str, str]]:
+async def gather(deps: PairingDeps, scope: Scope) -> Gathered:
+    """The scope's unpaired active subjects (from the index) and the available cadres linked with
+    it (from the registry), each read from its stream: all subjects in one read of the store, all
+    cadres in another."""
     async with deps.engine.connect() as conn:
-        cadre_rows = (
-            await conn.execute(
-                sa.select(cadre_registry.c.cadre_id, cadre_registry.c.unit_id, cadre_registry.c.links).where(
-                    cadre_registry.c.available.is_(True)
-                )
-            )
-        ).all()
         if scope.unit_id is not None:
-            chosen = [r for r in cadre_rows if r.unit_id == scope.unit_id]
-            villages = {v for r in chosen for v in Links.model_validate(r.links).village_codes}
-            townships = {t for r in chosen for t in Links.model_validate(r.links).township_codes}
+            cadre_rows = (
+                await conn.execute(
+                    sa.select(cadre_registry.c.cadre_id, cadre_registry.c.links).where(
+                        cadre_registry.c.available.is_(True), cadre_registry.c.unit_id == scope.unit_id
+                    )
+                )
+            ).all()
+            villages = {v for r in cadre_rows for v in r.links.get("village_codes", ())}
+            townships = {t for r in cadre_rows for t in r.links.get("township_codes", ())}
             where = sa.or_(
                 subject_index.c.village_code.in_(villages), subject_index.c.township_code.in_(townships)
             )
+            cadre_ids = [r.cadre_id for r in cadre_rows]
         else:
             township = scope.township_code or ""
-            chosen = [r for r in cadre_rows if _links_reach(Links.model_validate(r.links), township)]
+            cadre_rows = (
+                await conn.execute(
+                    sa.select(cadre_registry.c.cadre_id, cadre_registry.c.links).where(
+                        cadre_registry.c.available.is_(True)
+                    )
+                )
+            ).all()
+            cadre_ids = [r.cadre_id for r in cadre_rows if _links_reach(r.links, township)]
             where = subject_index.c.township_code == township
         subject_ids = (
             (
@@ -76,7 +99,6 @@ async def gather(
             .scalars()
             .all()
         )
-        cadre_ids = [r.cadre_id for r in chosen]
         held = dict(
             (
                 await conn.execute(
@@ -86,13 +108,15 @@ async def gather(
                 )
             ).all()
         )
-    subjects = [pairings.subject_view(await deps.repo.subject(s)) for s in subject_ids]
-    cadres = []
-    for cadre_id in cadre_ids:
-        state = await deps.repo.cadre(cadre_id)
-        if state.registered and state.can_take_pairings:
-            cadres.append(state.view())
-    households = {s.household_id for s in subjects}
+    subject_states = await deps.repo.subjects(subject_ids)
+    subjects = [subject_states[s] for s in subject_ids if subject_states[s].details is not None]
+    cadre_states = await deps.repo.cadres(cadre_ids)
+    cadres = [
+        state.view()
+        for state in (cadre_states[c] for c in cadre_ids)
+        if state.registered and state.can_take_pairings
+    ]
+    households = {s.details.household_id for s in subjects if s.details is not None}
     async with deps.engine.connect() as conn:
         paired_households = dict(
             (
@@ -103,26 +127,39 @@ async def gather(
                 )
             ).all()
         )
-    return subjects, cadres, held, paired_households
+    return Gathered(subjects, cadres, held, paired_households)
+
+
+def eligibility(subjects: Sequence[SubjectState], today: date) -> tuple[list[SubjectView], list[Unplaced]]:
+    """The subjects still eligible, as the solver's views, and why each of the others is not.
+
+    Someone no longer eligible (an orphan past 18, say) is not offered a cadre: their record
+    waits for its review, and the plan says why.
+    """
+    eligible, ineligible = [], []
+    for state in subjects:
+        assert state.details is not None
+        reasons = check_eligibility(facts_of(state.details), today, state.subject_id)
+        if reasons:
+            ineligible.append(
+                Unplaced(state.subject_id, tuple(r.message for r in reasons), tuple(r.code for r in reasons))
+            )
+        else:
+            eligible.append(pairings.subject_view(state))
+    return eligible, ineligible
+
+
+def plan(gathered: Gathered, today: date) -> Suggestions:
+    """The solver's plan for the gathered people, with the ineligible ones among the unplaced."""
+    eligible, ineligible = eligibility(gathered.subjects, today)
+    solved = suggest(
+        eligible, gathered.cadres, held=gathered.held, paired_households=gathered.paired_households
+    )
+    return Suggestions(solved.placed, [*solved.unplaced, *ineligible])
 
 
 async def suggestions(deps: PairingDeps, scope: Scope) -> Suggestions:
-    subjects, cadres, held, paired_households = await gather(deps, scope)
-    # Someone no longer eligible (an orphan past 18, say) is not offered a cadre: their record
-    # waits for its review, and the plan says why.
-    eligible, ineligible = [], []
-    for view in subjects:
-        state = await deps.repo.subject(view.subject_id)
-        assert state.details is not None
-        reasons = check_eligibility(facts_of(state.details), deps.today(), view.subject_id)
-        if reasons:
-            ineligible.append(
-                Unplaced(view.subject_id, tuple(r.message for r in reasons), tuple(r.code for r in reasons))
-            )
-        else:
-            eligible.append(view)
-    plan = suggest(eligible, cadres, held=held, paired_households=paired_households)
-    return Suggestions(plan.placed, [*plan.unplaced, *ineligible])
+    return plan(await gather(deps, scope), deps.today())
 
 
 async def proposal(deps: PairingDeps, subject_id: str) -> dict[str, Any] | None:

@@ -68,10 +68,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from services.pairing.domain.rank import seniority_key
-from services.pairing.domain.rules import CadreView, PairingContext, SubjectView, check_pairing
+from services.pairing.domain.rules import ORPHANS_ONLY, CadreView, PairingContext, SubjectView, check_pairing
 from services.pairing.domain.solver_matching import FREE, Graph, match
 from services.pairing.domain.solver_reasons import explain, is_girl, why_unplaced
-from shared.contracts.people import CadreKind, Gender
+from shared.contracts.people import CadreKind, Gender, SubjectCategory
 
 __all__ = ["Suggestion", "Suggestions", "Unplaced", "is_girl", "suggest"]
 
@@ -144,6 +144,9 @@ class _Problem:
         self.household_cadre = {h: holders[h] for h in self.household_ids if h in holders}
         self.names = {c.cadre_id: c.name for c in self.cadres}
         self._linked: dict[tuple[str, str], list[int]] = defaultdict(list)
+        # the same, as the place rules read the links: who may take a subject of a place at all
+        self._open: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self._orphans_only: dict[tuple[str, str], list[int]] = defaultdict(list)
         for i, cadre in enumerate(self.cadres):
             links = cadre.links
             keys = {("village", v) for v in links.village_codes}
@@ -152,13 +155,15 @@ class _Problem:
                 keys.add(("township", links.resident_township_code))
             for key in keys:
                 self._linked[key].append(i)
+            for key in _reaches(cadre):
+                (self._orphans_only if cadre.kind in ORPHANS_ONLY else self._open)[key].append(i)
         # the free women the hard rules allow for each girl orphan
         self.women: dict[str, frozenset[int]] = {}
         for household in self.households:
             for s in filter(is_girl, household):
                 self.women[s.subject_id] = frozenset(
                     i
-                    for i in self._local(s)
+                    for i in self._placeable(s)
                     if self.cadres[i].gender is Gender.female
                     and self.cadres[i].cadre_id not in self.held
                     and all(r.overridable for r in check_pairing(s, self.cadres[i], PairingContext()))
@@ -171,8 +176,29 @@ class _Problem:
         found |= set(self._linked.get(("township", place.township_code), ()))
         return sorted(found)
 
+    def _placeable(self, subject: SubjectView) -> set[int]:
+        """The cadres whose kind and links let them take a subject of its place (`_check_kind`'s
+        place and orphan rules, which are hard): a subset of `_local`, the only ones worth a check."""
+        place = subject.responsible_place
+        keys = (("village", place.village_code), ("township", place.township_code))
+        found = {i for key in keys for i in self._open.get(key, ())}
+        if subject.category is SubjectCategory.orphan:
+            found.update(i for key in keys for i in self._orphans_only.get(key, ()))
+        return found
+
     def _candidates(self, h: int) -> list[int]:
+        """Every cadre linked with a member's place: those the reasons for an unplaced household
+        look at."""
         return sorted({i for s in self.households[h] for i in self._local(s)})
+
+    def _edges_to_check(self, h: int) -> list[int]:
+        """The cadres the place rules allow for every member: any other is refused for one of them
+        by a hard rule, so checking only these leaves the graph as checking all `_candidates`."""
+        members = iter(self.households[h])
+        allowed = self._placeable(next(members))
+        for s in members:
+            allowed &= self._placeable(s)
+        return sorted(allowed)
 
     def _context(self, h: int, *, occupied: str | None, female: bool) -> PairingContext:
         return PairingContext(
@@ -190,7 +216,7 @@ class _Problem:
             girls = [s for s in members if is_girl(s)]
             free = self._context(h, occupied=None, female=False)
             keys = {}
-            for i in self._candidates(h):
+            for i in self._edges_to_check(h):
                 cadre = self.cadres[i]
                 occupied = self.held.get(cadre.cadre_id)
                 if occupied not in (None, self.household_ids[h]):
@@ -261,6 +287,19 @@ class _Problem:
                 placed.append(((man_for_girl, household_id, s.subject_id), suggestion))
         placed.sort(key=lambda item: item[0])
         return Suggestions([s for _, s in placed], unplaced)
+
+
+def _reaches(cadre: CadreView) -> set[tuple[str, str]]:
+    """The places whose subjects the place rules let `cadre` take (see `rules._check_kind`): a
+    resident village cadre the township of their village, a leader or partner unit for orphans
+    their villages and townships, everyone else the villages of their unit."""
+    links = cadre.links
+    if cadre.kind is CadreKind.resident_village_cadre:
+        return {("township", links.resident_township_code)} if links.resident_township_code else set()
+    keys = {("village", v) for v in links.village_codes}
+    if cadre.kind in ORPHANS_ONLY:
+        keys |= {("township", t) for t in links.township_codes}
+    return keys
 
 
 def _tier(cadre: CadreView) -> int:

@@ -259,9 +259,13 @@ class _Problem:
         for h, members in enumerate(self.households):
             household_id = self.household_ids[h]
             if assigned[h] == FREE:
+                # the two contexts of the household: whether a woman is free matters to a girl only
+                contexts = {f: self._context(h, occupied=None, female=f) for f in (False, True)}
 
-                def as_if_free(s: SubjectView, c: CadreView, h: int = h) -> PairingContext:
-                    return self._context(h, occupied=None, female=female_free(s, c))
+                def as_if_free(
+                    s: SubjectView, c: CadreView, contexts: dict[bool, PairingContext] = contexts
+                ) -> PairingContext:
+                    return contexts[is_girl(s) and female_free(s, c)]
 
                 candidates = set(self._candidates(h))
                 holder = self.household_cadre.get(household_id)

@@ -56,6 +56,7 @@ _SUMMARIES = {
 }
 
 Pair = tuple[SubjectView, CadreView]
+Ids = tuple[str, str]  # (subject_id, cadre_id)
 T = TypeVar("T")
 
 _KIND_REASONS = {
@@ -109,7 +110,9 @@ def why_unplaced(
     """(reasons, codes), one code per reason, for a household that no candidate could take."""
     if not candidates:
         return ("没有联系该村的干部",), (NO_CADRE_FOR_PLACE,)
-    refused: dict[Pair, list[Refusal]] = {}
+    # keyed by the people's ids: hashing the views (and their pydantic places) costs more than
+    # the checks themselves once a township has hundreds of candidates
+    refused: dict[Ids, list[Refusal]] = {}
     by_code: dict[str, list[Pair]] = defaultdict(list)
     clear_taken: list[CadreView] = []
     clear_free: list[CadreView] = []
@@ -117,7 +120,7 @@ def why_unplaced(
         clear = True
         for subject in members:
             refusals = check_pairing(subject, cadre, context_for(subject, cadre))
-            refused[subject, cadre] = refusals
+            refused[subject.subject_id, cadre.cadre_id] = refusals
             for r in refusals:
                 by_code[r.code].append((subject, cadre))
             clear = clear and not refusals
@@ -133,8 +136,8 @@ def why_unplaced(
     for code in sorted(by_code, key=lambda c: (_ORDER.index(c) if c in _ORDER else len(_ORDER), c)):
         pairs = by_code[code]
         if code in _BY_GIRL:
-            for girl in _distinct(s for s, _ in pairs):
-                men = _distinct(c for s, c in pairs if s == girl)
+            for girl in _distinct((s for s, _ in pairs), _subject_id):
+                men = _distinct((c for s, c in pairs if s.subject_id == girl.subject_id), _cadre_id)
                 reasons.append((_about_girl(code, girl, men, candidates, refused), code))
         else:
             reasons.append((_summary(code, pairs, members, household_cadre_id, cadre_names, refused), code))
@@ -147,9 +150,9 @@ def _summary(
     members: Sequence[SubjectView],
     household_cadre_id: str | None,
     cadre_names: Mapping[str, str],
-    refused: Mapping[Pair, list[Refusal]],
+    refused: Mapping[Ids, list[Refusal]],
 ) -> str:
-    k = len(_distinct(c for _, c in pairs))
+    k = len({c.cadre_id for _, c in pairs})
     if code in _SUMMARIES:
         return _SUMMARIES[code].format(k=k)
     if code == "household_has_other_cadre":
@@ -163,7 +166,7 @@ def _summary(
             f"一户有{len(members)}名关爱对象，原则上安排1名职务较高的领导干部结对，{k}名候选干部不是领导干部"
         )
     subject, cadre = pairs[0]
-    return next(r.message for r in refused[subject, cadre] if r.code == code)
+    return next(r.message for r in refused[subject.subject_id, cadre.cadre_id] if r.code == code)
 
 
 def _about_girl(
@@ -171,7 +174,7 @@ def _about_girl(
     girl: SubjectView,
     men: list[CadreView],
     candidates: Sequence[CadreView],
-    refused: Mapping[Pair, list[Refusal]],
+    refused: Mapping[Ids, list[Refusal]],
 ) -> str:
     if code == "girl_needs_female_cadre":
         return f"女性孤儿{girl.name}原则上由女性干部结对，仍有可结对的女性干部，{len(men)}名男性干部不能结对"
@@ -181,12 +184,25 @@ def _about_girl(
     [man] = men
     years = max(full_years(man.birth_date, girl.birth_date), 0)
     allowed_men = [
-        c for c in candidates if c.gender is Gender.male and all(r.overridable for r in refused[girl, c])
+        c
+        for c in candidates
+        if c.gender is Gender.male and all(r.overridable for r in refused[girl.subject_id, c.cadre_id])
     ]
     only = "唯一的" if len(allowed_men) == 1 else ""
     return f"{only}候选男性干部{man.name}与女性孤儿{girl.name}{gap}（相差{years}周岁）"
 
 
-def _distinct(items: Iterable[T]) -> list[T]:
-    """The items in their first order, each once."""
-    return list(dict.fromkeys(items))
+def _distinct(items: Iterable[T], key: Callable[[T], str]) -> list[T]:
+    """The items in their first order, each once (by `key`, an id)."""
+    first: dict[str, T] = {}
+    for item in items:
+        first.setdefault(key(item), item)
+    return list(first.values())
+
+
+def _subject_id(subject: SubjectView) -> str:
+    return subject.subject_id
+
+
+def _cadre_id(cadre: CadreView) -> str:
+    return cadre.cadre_id

@@ -70,7 +70,7 @@ from types import MappingProxyType
 from services.pairing.domain.rank import seniority_key
 from services.pairing.domain.rules import ORPHANS_ONLY, CadreView, PairingContext, SubjectView, check_pairing
 from services.pairing.domain.solver_matching import FREE, Graph, match
-from services.pairing.domain.solver_reasons import explain, is_girl, why_unplaced
+from services.pairing.domain.solver_reasons import Verdicts, explain, is_girl, why_unplaced
 from shared.contracts.people import CadreKind, Gender, SubjectCategory
 
 __all__ = ["Suggestion", "Suggestions", "Unplaced", "is_girl", "suggest"]
@@ -143,6 +143,9 @@ class _Problem:
         holders.update(paired_households)
         self.household_cadre = {h: holders[h] for h in self.household_ids if h in holders}
         self.names = {c.cadre_id: c.name for c in self.cadres}
+        # the rules' answers by what they read of a pair: households of one village and shape
+        # meet the same cadres, in the graph and in the reasons for the unplaced
+        self.verdicts = Verdicts()
         self._linked: dict[tuple[str, str], list[int]] = defaultdict(list)
         # the same, as the place rules read the links: who may take a subject of a place at all
         self._open: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -222,7 +225,7 @@ class _Problem:
                 if occupied not in (None, self.household_ids[h]):
                     continue  # one household per cadre, whatever the rules module says
                 context = free if occupied is None else self._context(h, occupied=occupied, female=False)
-                if any(check_pairing(s, cadre, context) for s in members):
+                if any(self.verdicts.check(s, cadre, context) for s in members):
                     continue
                 man_for_girl = 1 if girls and cadre.gender is Gender.male else 0
                 # cadres are sorted by cadre_id, so their index breaks the ties
@@ -278,6 +281,7 @@ class _Problem:
                     taken=lambda c: index[c.cadre_id] in taken,
                     household_cadre_id=holder,
                     cadre_names=self.names,
+                    verdicts=self.verdicts,
                 )
                 unplaced += [Unplaced(s.subject_id, reasons, codes) for s in members]
                 continue

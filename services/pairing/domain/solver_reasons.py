@@ -11,7 +11,7 @@ and being taken already is reported on its own ("所有可结对的干部都已�
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from services.pairing.domain.eligibility import full_years
@@ -106,8 +106,15 @@ def why_unplaced(
     taken: Callable[[CadreView], bool],
     household_cadre_id: str | None,
     cadre_names: Mapping[str, str],
+    verdicts: Verdicts | None = None,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(reasons, codes), one code per reason, for a household that no candidate could take."""
+    """(reasons, codes), one code per reason, for a household that no candidate could take.
+
+    `verdicts`, shared by the households of one plan, keeps the rules' answers: a township's
+    cadres are checked against each of its unplaced households, and households of one village
+    and shape get the same answers. A kept refusal may carry another subject's id and name; the
+    reasons use only its code and strength, and check the pair again for the one message they
+    quote."""
     if not candidates:
         return ("没有联系该村的干部",), (NO_CADRE_FOR_PLACE,)
     # keyed by the people's ids: hashing the views (and their pydantic places) costs more than
@@ -119,7 +126,7 @@ def why_unplaced(
     for cadre in candidates:
         clear = True
         for subject in members:
-            refusals = check_pairing(subject, cadre, context_for(subject, cadre))
+            refusals = (verdicts or Verdicts()).check(subject, cadre, context_for(subject, cadre))
             refused[subject.subject_id, cadre.cadre_id] = refusals
             for r in refusals:
                 by_code[r.code].append((subject, cadre))
@@ -140,7 +147,9 @@ def why_unplaced(
                 men = _distinct((c for s, c in pairs if s.subject_id == girl.subject_id), _cadre_id)
                 reasons.append((_about_girl(code, girl, men, candidates, refused), code))
         else:
-            reasons.append((_summary(code, pairs, members, household_cadre_id, cadre_names, refused), code))
+            reasons.append(
+                (_summary(code, pairs, members, household_cadre_id, cadre_names, context_for), code)
+            )
     return tuple(r for r, _ in reasons), tuple(c for _, c in reasons)
 
 
@@ -150,7 +159,7 @@ def _summary(
     members: Sequence[SubjectView],
     household_cadre_id: str | None,
     cadre_names: Mapping[str, str],
-    refused: Mapping[Ids, list[Refusal]],
+    context_for: Callable[[SubjectView, CadreView], PairingContext],
 ) -> str:
     k = len({c.cadre_id for _, c in pairs})
     if code in _SUMMARIES:
@@ -166,7 +175,9 @@ def _summary(
             f"一户有{len(members)}名关爱对象，原则上安排1名职务较高的领导干部结对，{k}名候选干部不是领导干部"
         )
     subject, cadre = pairs[0]
-    return next(r.message for r in refused[subject.subject_id, cadre.cadre_id] if r.code == code)
+    return next(
+        r.message for r in check_pairing(subject, cadre, context_for(subject, cadre)) if r.code == code
+    )
 
 
 def _about_girl(
@@ -190,6 +201,44 @@ def _about_girl(
     ]
     only = "唯一的" if len(allowed_men) == 1 else ""
     return f"{only}候选男性干部{man.name}与女性孤儿{girl.name}{gap}（相差{years}周岁）"
+
+
+class Verdicts:
+    """`check_pairing`'s answers kept under what the rules read of a pair (`_verdict_key`), for
+    the codes and strengths only: a kept refusal may name another subject of the same key."""
+
+    def __init__(self) -> None:
+        self._kept: dict[Hashable, list[Refusal]] = {}
+
+    def check(self, subject: SubjectView, cadre: CadreView, context: PairingContext) -> list[Refusal]:
+        key = _verdict_key(subject, cadre, context)
+        found = self._kept.get(key)
+        if found is None:
+            found = self._kept[key] = check_pairing(subject, cadre, context)
+        return found
+
+
+def _verdict_key(subject: SubjectView, cadre: CadreView, context: PairingContext) -> Hashable:
+    """What `check_pairing` reads of the pair to decide its codes, but the subject's id, name and
+    household: two pairs with one key get the same codes and strengths. The subject's gender
+    counts only as being a girl orphan, and her birth date only with a man (the age gap); the
+    household only as having several subjects; the household id only when the cadre holds one
+    (`cadre_already_paired`). Guarded by a test against checking every pair."""
+    place = subject.responsible_place
+    girl = is_girl(subject)
+    return (
+        cadre.cadre_id,
+        subject.category,
+        girl,
+        place.village_code,
+        place.township_code,
+        subject.birth_date if girl and cadre.gender is not Gender.female else None,
+        context.female_cadre_available if girl else None,
+        len(context.household) > 1,
+        context.household_cadre_id,
+        context.subject_cadre_id,
+        (context.cadre_household_id, subject.household_id) if context.cadre_household_id else None,
+    )
 
 
 def _distinct(items: Iterable[T], key: Callable[[T], str]) -> list[T]:

@@ -20,9 +20,10 @@ county scope would cost in the solver). `--baseline` times the view of an earlie
 stream read per person, each subject read twice) on the township nearest 400 subjects and on the
 largest, and checks both give the same plan.
 
-`curve`: the solver alone, no database, on generated views at several n (subjects; cadres as
-many). Density stays the county's: n people live on as many of 临夏州's villages as the county's
-5,000 have per village, so a larger n is a larger area, as a larger scope is. Each n is timed
+`curve`: the solver alone, no database, on generated views at several n (subjects; the cadres
+linked with their places come with them, about as many). Density stays the county's: n subjects
+are the county's first n village by village (beyond 5,000, further generated copies of the
+county on places of their own), so a larger n is a larger area, as a larger scope is. Each n is timed
 `--repeat` times (the median kept); the fitted exponent of t against n and the ratio
 t / (n log2 n), relative to the smallest n, show how it grows.
 
@@ -46,22 +47,26 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from bench.importing import Timed, _delete_stream, _nats_version, top
 from bench.infra import code_version, contention, fresh_database, machine, nats_server, postgres_server_url
-from bench.province import SCALES, Scale, cadres, subjects, villages
+from bench.province import SCALES, cadres, subjects
 from services.pairing import handlers
 from services.pairing.bootstrap import create_app
+from services.pairing.domain import solver
 from services.pairing.domain.commands import RegisterCadre, RegisterSubject
 from services.pairing.domain.rules import CadreView, SubjectView
 from services.pairing.domain.solver import Suggestions, suggest
 from services.pairing.settings import PairingSettings
 from services.pairing.views import suggestions as view
 from shared.clock import ManualClock
+from shared.contracts.people import Links, Place
 from shared.divisions import divisions
 from shared.eventstore import Metadata
 from shared.web.consistency import wait_for_positions
@@ -119,31 +124,77 @@ def cadre_view(c: RegisterCadre) -> CadreView:
     )
 
 
-def curve_scale(n: int) -> Scale:
-    """n subjects and n cadres at the county's density: on the first townships of 临夏州 (in code
-    order, 和政县's first) whose villages number n per the county's subjects per village."""
-    per_village = COUNTY.subjects / len(villages(COUNTY.places))
-    wanted = max(1, round(n / per_village))
-    townships = sorted(
-        {v[:9] for v in villages(("6229",))}, key=lambda t: (not t.startswith(COUNTY.places[0]), t)
+@cache
+def county_views(seed: int, copy: int) -> tuple[list[SubjectView], list[CadreView]]:
+    """The county's people (seed `seed + copy`) as the solver sees them; copy k > 0 lives in a
+    county of its own (the codes' first two digits made "9k"), so copies never share a place."""
+    people = [subject_view(s) for s in subjects(COUNTY, seed + copy, TODAY)]
+    staff = [cadre_view(c) for c in cadres(COUNTY, seed + copy, TODAY)]
+    if copy == 0:
+        return people, staff
+    assert copy < 10, "at most ten copies of the county"
+
+    def code(value: str) -> str:
+        return f"9{copy}{value[2:]}" if value else value
+
+    def place(p: Place) -> Place:
+        return p.model_copy(
+            update={
+                "county_code": code(p.county_code),
+                "township_code": code(p.township_code),
+                "village_code": code(p.village_code),
+            }
+        )
+
+    def links(k: Links) -> Links:
+        return k.model_copy(
+            update={
+                "township_codes": tuple(map(code, k.township_codes)),
+                "village_codes": tuple(map(code, k.village_codes)),
+                "resident_village_code": code(k.resident_village_code),
+                "resident_township_code": code(k.resident_township_code),
+            }
+        )
+
+    return (
+        [replace(s, residence=place(s.residence), registered=place(s.registered)) for s in people],
+        [replace(c, links=links(c.links)) for c in staff],
     )
-    chosen: list[str] = []
-    count = 0
-    for township in townships:
-        if count >= wanted:
-            break
-        chosen.append(township)
-        count += len(villages((township,)))
-    return Scale(f"curve-{n}", tuple(chosen), n, n)
+
+
+def scope_of(n: int, seed: int) -> tuple[list[SubjectView], list[CadreView]]:
+    """n subjects at the county's density, as a scope of n would gather them: the county's
+    subjects village by village (then those of further copies of it), and every cadre linked with
+    a place of theirs, as the view gathers a township's (a village, a township, or the township
+    of a resident village cadre)."""
+    people: list[SubjectView] = []
+    staff: list[CadreView] = []
+    copy = 0
+    while len(people) < n:
+        county_people, county_staff = county_views(seed, copy)
+        ordered = sorted(
+            county_people, key=lambda s: (s.residence.village_code, s.household_id, s.subject_id)
+        )
+        taken = ordered[: n - len(people)]
+        villages_in = {s.residence.village_code for s in taken}
+        townships_in = {s.residence.township_code for s in taken}
+        people += taken
+        staff += [
+            c
+            for c in county_staff
+            if villages_in.intersection(c.links.village_codes)
+            or townships_in.intersection(c.links.township_codes)
+            or c.links.resident_township_code in townships_in
+        ]
+        copy += 1
+    return people, staff
 
 
 def curve(sizes: Sequence[int], repeat: int, seed: int) -> dict[str, Any]:
     """The solver alone at each n; the fitted exponent and t / (n log2 n) relative to the first n."""
     points = []
     for n in sizes:
-        scale = curve_scale(n)
-        people = [subject_view(s) for s in subjects(scale, seed, TODAY)]
-        staff = [cadre_view(c) for c in cadres(scale, seed, TODAY)]
+        people, staff = scope_of(n, seed)
         seconds, plan = [], None
         for _ in range(repeat):
             began = time.perf_counter()
@@ -151,18 +202,26 @@ def curve(sizes: Sequence[int], repeat: int, seed: int) -> dict[str, Any]:
             seconds.append(time.perf_counter() - began)
         assert plan is not None
         median = statistics.median(seconds)
+        parts = solver_parts(people, staff)
         points.append(
             {
                 "n": n,
-                "villages": len(villages(scale.places)),
+                "cadres": len(staff),
+                "people": len(people) + len(staff),
+                "villages": len({s.residence.village_code for s in people}),
                 "households": len({s.household_id for s in people}),
                 "seconds": [round(s, 4) for s in seconds],
                 "median_seconds": round(median, 4),
                 "placed": len(plan.placed),
                 "unplaced": len(plan.unplaced),
+                "parts_seconds": parts,
             }
         )
-        print(f"curve n={n:>6}: {median:8.3f} s, {len(plan.placed)} placed", flush=True)
+        print(
+            f"curve n={n:>6}: {median:8.3f} s, {len(plan.placed)} placed; "
+            + ", ".join(f"{k} {v:.3f} s" for k, v in parts.items()),
+            flush=True,
+        )
     first = points[0]
     for point in points:
         n, t = point["n"], point["median_seconds"]
@@ -172,12 +231,35 @@ def curve(sizes: Sequence[int], repeat: int, seed: int) -> dict[str, Any]:
             if first["median_seconds"]
             else None
         )
-    return {"points": points, "fitted_exponent": fitted_exponent(points)}
+    return {
+        "points": points,
+        "fitted_exponent": fitted_exponent(points, "n"),
+        "fitted_exponent_in_people": fitted_exponent(points, "people"),
+    }
 
 
-def fitted_exponent(points: Sequence[dict[str, Any]]) -> float | None:
-    """The slope of log t against log n (least squares): 1 is linear, 2 quadratic."""
-    usable = [(math.log(p["n"]), math.log(p["median_seconds"])) for p in points if p["median_seconds"] > 0]
+def solver_parts(people: Sequence[SubjectView], staff: Sequence[CadreView]) -> dict[str, float]:
+    """One solve taken apart as `suggest` runs it: sorting and indexing the inputs, the graph (the
+    rules' checks of the edges), the matching, and the plan with the reasons for the unplaced."""
+    parts = {}
+    began = time.perf_counter()
+    problem = solver._Problem(people, staff, {}, {})  # noqa: SLF001 - the solver's own steps, timed apart
+    parts["setup"] = time.perf_counter() - began
+    began = time.perf_counter()
+    graph = problem.graph()
+    parts["graph"] = time.perf_counter() - began
+    began = time.perf_counter()
+    assigned = solver.match(graph)
+    parts["matching"] = time.perf_counter() - began
+    began = time.perf_counter()
+    problem.suggestions(assigned)
+    parts["plan_and_reasons"] = time.perf_counter() - began
+    return {k: round(v, 4) for k, v in parts.items()}
+
+
+def fitted_exponent(points: Sequence[dict[str, Any]], size: str) -> float | None:
+    """The slope of log t against log `size` (least squares): 1 is linear, 2 quadratic."""
+    usable = [(math.log(p[size]), math.log(p["median_seconds"])) for p in points if p["median_seconds"] > 0]
     if len(usable) < 2:
         return None
     mx = statistics.fmean(x for x, _ in usable)

@@ -89,7 +89,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--curve", type=int, nargs="*", default=list(CURVE), help="n of the solver's curve")
     parser.add_argument("--repeat", type=int, default=3, help="solves per n of the curve (median kept)")
     parser.add_argument("--skip-service", action="store_true", help="the curve only, no database")
-    parser.add_argument("--profile", action="store_true", help="cProfile the county's one solve")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the county's one solve and the largest township"
+    )
     parser.add_argument("--top", type=int, default=15, help="functions kept from the profile")
     parser.add_argument("--output", type=Path, help="where to write the JSON results")
     return parser.parse_args(argv)
@@ -378,7 +380,9 @@ async def measure_service(url: Any, nats_url: str, args: argparse.Namespace) -> 
                 }
                 return result
         finally:
-            await _delete_stream(nats_url, stream)
+            print("deleting the bench's stream", flush=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_delete_stream(nats_url, stream), 30)
 
 
 async def plan_townships(
@@ -430,6 +434,12 @@ async def plan_townships(
     }
     if args.baseline:
         result["baseline"] = await compare_baseline(deps, args.baseline, [nearest, largest])
+    if args.profile:
+        profile = cProfile.Profile()
+        profile.enable()
+        await view.suggestions(deps, view.Scope(township_code=largest))
+        profile.disable()
+        result["largest"]["profile"] = top(profile, args.top)
     return result
 
 
@@ -502,7 +512,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         with nats_server() as nats_url:
             async with fresh_database(server, "suggesting", event_store=False) as url:
                 service = await measure_service(url, nats_url, args)
-            nats_version = await _nats_version(nats_url)
+                print("dropping the bench's database", flush=True)
+            try:
+                nats_version = await asyncio.wait_for(_nats_version(nats_url), 30)
+            except TimeoutError:
+                nats_version = "unknown"
     solver_curve = curve(args.curve, args.repeat, args.seed) if args.curve else None
     return {
         "schema": 1,
@@ -540,5 +554,4 @@ def entry(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        sys.exit(entry(sys.argv[1:]))
+    sys.exit(entry(sys.argv[1:]))

@@ -63,7 +63,7 @@ place; a cadre linked nowhere near them is not mentioned.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -126,7 +126,10 @@ class _Problem:
         cadres: Sequence[CadreView],
         held: Mapping[str, str],
         paired_households: Mapping[str, str],
+        *,
+        share_reasons: bool = True,
     ) -> None:
+        self.share_reasons = share_reasons  # off only to test that sharing changes nothing
         self.cadres = sorted(cadres, key=lambda c: c.cadre_id)
         _no_duplicates([c.cadre_id for c in self.cadres], "cadre")
         ordered = sorted(subjects, key=lambda s: s.subject_id)
@@ -248,6 +251,23 @@ class _Problem:
             order=order,
         )
 
+    def _shape(
+        self, members: Sequence[SubjectView], candidates: tuple[int, ...], holder: str | None
+    ) -> Hashable:
+        """What the reasons for an unplaced household without a girl orphan depend on; None for
+        one with a girl (her name and the free women are hers alone), or when told not to share.
+
+        Without a girl, every check reads of a member only its category and place (`Verdicts`),
+        the texts name cadres and count them, never a member, and the one message quoted
+        (`resident_village_missing`, `unit_not_placed`) names a cadre: households of one shape
+        get the same reasons, and a village's unplaced households are said once."""
+        if not self.share_reasons or any(map(is_girl, members)):
+            return None
+        places = sorted(
+            (s.category, s.responsible_place.village_code, s.responsible_place.township_code) for s in members
+        )
+        return candidates, holder, len(members), tuple(places)
+
     def suggestions(self, assigned: list[int]) -> Suggestions:
         index = {c.cadre_id: i for i, c in enumerate(self.cadres)}
         taken = {i for i in assigned if i != FREE}
@@ -259,6 +279,7 @@ class _Problem:
 
         placed: list[tuple[tuple[bool, str, str], Suggestion]] = []
         unplaced: list[Unplaced] = []
+        said: dict[Hashable, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # reasons by `_shape`
         for h, members in enumerate(self.households):
             household_id = self.household_ids[h]
             if assigned[h] == FREE:
@@ -274,15 +295,21 @@ class _Problem:
                 holder = self.household_cadre.get(household_id)
                 if holder in index:  # say why the household's own cadre cannot take it either
                     candidates.add(index[holder])
-                reasons, codes = why_unplaced(
-                    members,
-                    [self.cadres[i] for i in sorted(candidates)],
-                    context_for=as_if_free,
-                    taken=lambda c: index[c.cadre_id] in taken,
-                    household_cadre_id=holder,
-                    cadre_names=self.names,
-                    verdicts=self.verdicts,
-                )
+                ordered = tuple(sorted(candidates))
+                shape = self._shape(members, ordered, holder)
+                if shape is None or shape not in said:
+                    answer = why_unplaced(
+                        members,
+                        [self.cadres[i] for i in ordered],
+                        context_for=as_if_free,
+                        taken=lambda c: index[c.cadre_id] in taken,
+                        household_cadre_id=holder,
+                        cadre_names=self.names,
+                        verdicts=self.verdicts,
+                    )
+                    if shape is not None:
+                        said[shape] = answer
+                reasons, codes = answer if shape is None else said[shape]
                 unplaced += [Unplaced(s.subject_id, reasons, codes) for s in members]
                 continue
             cadre = self.cadres[assigned[h]]

@@ -137,3 +137,24 @@ def test_the_pure_curve_times_every_n_and_fits_an_exponent() -> None:
         assert set(point["parts_seconds"]) == {"setup", "graph", "matching", "plan_and_reasons"}
     assert measured["points"][0]["ratio_to_first_n_log_n"] == 1
     assert isinstance(measured["fitted_exponent"], float)
+
+
+def test_sharing_the_reasons_of_households_of_one_shape_changes_no_reason() -> None:
+    rng = random.Random(20261132)
+    compared = 0
+    for round_ in range(40):
+        people = [
+            SubjectView(**{**vars(random_subject(rng, i)), "household_id": f"h{rng.randrange(25)}"})
+            for i in range(40)
+        ]
+        staff = [random_cadre(rng, i) for i in range(rng.randint(3, 30))]
+        held = {c.cadre_id: f"h{rng.randrange(30)}" for c in rng.sample(staff, min(3, len(staff)))}
+        paired = {f"h{rng.randrange(30)}": rng.choice(staff).cadre_id for _ in range(3)}
+        plans = []
+        for share in (True, False):
+            problem = solver._Problem(people, staff, held, paired, share_reasons=share)
+            plans.append(problem.suggestions(solver.match(problem.graph())))
+        shared, alone = plans
+        assert shared == alone, round_
+        compared += len(alone.unplaced)
+    assert compared > 200

@@ -8,6 +8,7 @@ three stages in a row; the benchmark (`bench/suggesting.py`) times them one by o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -77,10 +78,14 @@ async def gather(deps: PairingDeps, scope: Scope) -> Gathered:
             cadre_ids = [r.cadre_id for r in cadre_rows]
         else:
             township = scope.township_code or ""
+            # a cadre whose links reach the township has its code in their text (a township, a
+            # village under it, a resident village's township): the database narrows, `_links_reach`
+            # decides, and the county's other cadres are not sent and parsed for every township
             cadre_rows = (
                 await conn.execute(
                     sa.select(cadre_registry.c.cadre_id, cadre_registry.c.links).where(
-                        cadre_registry.c.available.is_(True)
+                        cadre_registry.c.available.is_(True),
+                        sa.cast(cadre_registry.c.links, sa.Text).contains(township, autoescape=True),
                     )
                 )
             ).all()
@@ -108,9 +113,11 @@ async def gather(deps: PairingDeps, scope: Scope) -> Gathered:
                 )
             ).all()
         )
-    subject_states = await deps.repo.subjects(subject_ids)
+    # two reads on two connections: one waits on the database while the other is unsealed
+    subject_states, cadre_states = await asyncio.gather(
+        deps.repo.subjects(subject_ids), deps.repo.cadres(cadre_ids)
+    )
     subjects = [subject_states[s] for s in subject_ids if subject_states[s].details is not None]
-    cadre_states = await deps.repo.cadres(cadre_ids)
     cadres = [
         state.view()
         for state in (cadre_states[c] for c in cadre_ids)

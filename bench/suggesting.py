@@ -542,9 +542,29 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+async def bounded(args: argparse.Namespace) -> dict[str, Any]:
+    """`main`, then whatever the service left running cancelled and awaited for at most 10 s: a
+    task that outlives its cancellation would keep `asyncio.run` from returning."""
+    results = await main(args)
+    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in leftovers:
+        task.cancel()
+    if leftovers:
+        _, pending = await asyncio.wait(leftovers, timeout=10)
+        if pending:
+            names = ", ".join(sorted(t.get_coro().__qualname__ for t in pending))  # type: ignore[union-attr]
+            print(f"left running after cancellation: {names}", file=sys.stderr, flush=True)
+            results["left_running"] = sorted(names.split(", "))
+    return results
+
+
 def entry(argv: list[str]) -> int:
     args = parse(argv)
-    results = asyncio.run(main(args))
+    loop = asyncio.new_event_loop()
+    try:
+        results = loop.run_until_complete(bounded(args))
+    finally:
+        loop.close()
     output = args.output or (
         ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y-%m-%dT%H%M}-vm-suggesting.json"
     )

@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 STAGES = {
     "gather_seconds",
     "gather_read_models_seconds",
+    "gather_streams_seconds",
     "gather_subject_streams_seconds",
     "gather_cadre_streams_seconds",
     "eligibility_seconds",
@@ -49,6 +50,7 @@ def test_the_suggestion_benchmark_plans_every_township_and_draws_the_curve(
     for township in townships.values():
         assert STAGES <= set(township)
         assert township["placed"] + township["unplaced"] == township["subjects"]
+        assert 0 <= township["gather_streams_seconds"] <= township["gather_seconds"]
     summed = service["county_sum_over_townships"]
     assert summed["subjects"] == 40 and summed["placed"] > 0
     assert service["county_one_solve"]["placed"] > 0

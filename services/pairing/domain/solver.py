@@ -58,7 +58,7 @@ A round is O(H·E) at worst and close to O(E) in practice. The reasons for an un
 look at every cadre linked with its place; households without a girl orphan are said once per
 shape (`_Problem._shape`). On generated people at a county's density (`bench/suggesting.py`),
 t/(n log n) stays within 0.9–1.3 from 250 to 8,000 subjects, and a county of 5,000 subjects and
-5,000 cadres takes 3–5 s on a shared 2-core machine, about half of it the reasons.
+5,000 cadres takes 3–7 s on a shared 2-core machine, about half of it the reasons.
 
 Limits. A household counts only the subjects given here; members already paired are known only
 through `paired_households`. Reasons for unplaced subjects look at the cadres linked with their

@@ -14,6 +14,7 @@ is decided or written.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -26,15 +27,15 @@ MAX_KEYS = 100
 MAX_DEPTH = 8
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2100, 12, 31)
-_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+# The control characters refused: C0 but tab and line breaks, DEL, and C1.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _control(text: str) -> str | None:
-    for char in text:
-        code = ord(char)
-        if (code < 0x20 or 0x7F <= code <= 0x9F) and char not in _ALLOWED_CONTROLS:
-            return char
-    return None
+    found = _CONTROLS.search(text)
+    return found.group() if found else None
 
 
 def _refuse(path: str, problem: str) -> PydanticCustomError:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from services.pairing.entrypoints.schemas import CadreCreate, PairingCreate, SubjectCreate
 from services.visits.entrypoints.api import VisitCreate
@@ -119,3 +121,17 @@ async def test_the_refusal_is_a_422_in_the_one_error_shape() -> None:
     error = answer.json()["error"]
     assert error["code"] == "invalid_input"
     assert any("U+0000" in d["problem"] for d in error["details"]), error
+
+
+def test_exactly_the_control_characters_of_the_rule_are_refused() -> None:
+    """Unicode's C0 and C1 controls and DEL (the Cc category), but tab and line breaks."""
+    for code in range(0x250):
+        char = chr(code)
+        refused = unicodedata.category(char) == "Cc" and char not in "\t\n\r"
+        try:
+            PairingCreate.model_validate({"subject_id": f"s{char}1", "cadre_id": "c-1"})
+        except ValidationError as exc:
+            assert refused, f"U+{code:04X} refused: {exc}"
+            assert f"U+{code:04X}" in str(exc)
+        else:
+            assert not refused, f"U+{code:04X} let through"

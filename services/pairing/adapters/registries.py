@@ -177,8 +177,8 @@ class SqlRegistries:
         ]
         enrolled = [cadre_row(c.entry) for e in standing for c in e.changes if isinstance(c, EnrolCadre)]
         for table, rows in ((household_members, members), (cadre_registry, enrolled)):
-            for start in range(0, len(rows), _ROWS):
-                await conn.execute(sa.insert(table), rows[start : start + _ROWS])
+            if rows:
+                await conn.execute(sa.insert(table), rows)
         return failures
 
 
@@ -186,16 +186,15 @@ async def _claim_many(
     conn: AsyncConnection, table: sa.Table, key: str, claims: list[tuple[str, str]]
 ) -> set[str]:
     """Inserts (fingerprint, owner) rows, skipping any a unique key refuses; the owners that won."""
+    if not claims:
+        return set()
     rows = [{"fingerprint": fingerprint, key: owner} for fingerprint, owner in claims]
-    won: set[str] = set()
-    for start in range(0, len(rows), _ROWS):
-        insert = dialect_insert(conn.dialect.name)(table).values(rows[start : start + _ROWS])
-        won.update((await conn.execute(insert.on_conflict_do_nothing().returning(table.c[key]))).scalars())
-    return won
+    # One statement, sent as executemany: SQLAlchemy batches the rows into multi-row inserts
+    # with a cached compilation, in the order given (the first claim of a fingerprint wins).
+    insert = dialect_insert(conn.dialect.name)(table).on_conflict_do_nothing().returning(table.c[key])
+    return set((await conn.execute(insert, rows)).scalars())
 
 
-# Rows of one insert of a run of registrations: under PostgreSQL's bound-parameter limit.
-_ROWS = 1000
 # The changes a registration makes, which a run of registrations makes at once (`together`).
 _REGISTERING = (ClaimIdNumber, JoinHousehold, ClaimCadre, EnrolCadre)
 

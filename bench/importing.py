@@ -14,7 +14,10 @@ PostgreSQL database and a NATS server), writes a county's subjects list and cadr
   them (the importer's batches in flight), for a second set of people; inside it the time in
   `store.read_streams`, `store.append` and, within the append, `sealer.seal_many` (the
   people's data keys) is summed (the append carries the registries' effect);
-- `import`: `cli.import_file`, as `carepair import` runs it, through an HTTP client.
+- `import`: `cli.import_file`, as `carepair import` runs it, through an HTTP client, in the
+  bench's process (it shares one GIL with the service);
+- `import_cli`: `carepair import` itself, in a process of its own as operators run it, for a
+  third set of people (the service still in the bench's process).
 
 `--profile` runs cProfile on the service's thread and on the importer's during `import` and
 keeps the top functions by cumulative time (the timings of that run are then inflated).
@@ -76,7 +79,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 29)
 COUNTY = "622925"
 TOWNSHIPS = tuple(f"{COUNTY}{100 + t:03d}" for t in range(10))
-STAGES = ("read_check", "http_validation", "handler", "import")
+STAGES = ("read_check", "http_validation", "handler", "import", "import_cli")
 T = TypeVar("T")
 
 
@@ -337,6 +340,7 @@ async def measure_list(
     count = args.subjects if kind is Kind.subjects else args.cadres
     imported_list = write_list(kind, folder / f"{kind.value}.xlsx", count, batch=1)
     handled_list = write_list(kind, folder / f"{kind.value}-handler.xlsx", count, batch=2)
+    cli_list = write_list(kind, folder / f"{kind.value}-cli.xlsx", count, batch=3)
     stages: dict[str, Stage] = {}
 
     began = time.perf_counter()
@@ -380,6 +384,7 @@ async def measure_list(
     stages["import"] = Stage(
         count, seconds, {"outcomes": {status.value: counts[status] for status in Status if counts[status]}}
     )
+    stages["import_cli"] = await import_cli(kind, cli_list, service.url, folder, args, count)
     result: dict[str, Any] = {
         "rows": count,
         "imported": counts[Status.imported],
@@ -388,6 +393,28 @@ async def measure_list(
     if profiles:
         result["profiles"] = profiles
     return result
+
+
+async def import_cli(
+    kind: Kind, path: Path, url: str, folder: Path, args: argparse.Namespace, count: int
+) -> Stage:
+    """`carepair import` in a process of its own; the seconds from start to exit."""
+    token = folder / "operator.token"
+    token.write_text(auth_headers("pairing")["Authorization"].removeprefix("Bearer "), encoding="utf-8")
+    command = [
+        sys.executable, "-m", "carepair", "import", kind.value, str(path), "--url", url,
+        "--token-file", str(token), "--actor", "operator:bench", "--report", str(folder / "report.csv"),
+        "--batch-size", str(args.batch_size), "--concurrency", str(args.concurrency),
+    ]
+    began = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=ROOT
+    )
+    output, _ = await process.communicate()
+    seconds = time.perf_counter() - began
+    if process.returncode != 0:
+        raise RuntimeError(f"carepair import exited {process.returncode}: {output.decode()[-2000:]}")
+    return Stage(count, seconds, {"process": "carepair import, a process of its own (start-up included)"})
 
 
 async def _enable(profile: cProfile.Profile) -> None:

@@ -48,7 +48,23 @@ def _join(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
+def _fine(value: Any, depth: int) -> bool:
+    """Whether the body keeps every bound; the fast pass, which builds no path."""
+    if depth > MAX_DEPTH:
+        return False
+    if isinstance(value, str):
+        return len(value) <= MAX_TEXT and _CONTROLS.search(value) is None
+    if isinstance(value, dict):
+        if len(value) > MAX_KEYS:
+            return False
+        return all(_fine(key, depth + 1) and _fine(item, depth + 1) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return len(value) <= MAX_ITEMS and all(_fine(item, depth + 1) for item in value)
+    return True
+
+
 def _walk(value: Any, path: str, depth: int) -> None:
+    """Refuses the first bound broken, naming where; run when the fast pass found one."""
     if depth > MAX_DEPTH:
         raise _refuse(path, f"nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, str):
@@ -78,7 +94,8 @@ class RequestBody(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _bounded(cls, data: Any) -> Any:
-        _walk(data, "", 0)
+        if not _fine(data, 0):
+            _walk(data, "", 0)
         return data
 
     @model_validator(mode="after")

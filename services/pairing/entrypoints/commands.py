@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, Request, Response, status
 
@@ -27,6 +28,7 @@ from services.pairing.domain.identity import check_phone, check_resident_id
 from services.pairing.entrypoints.schemas import (
     Accepted,
     CadreCreate,
+    CadreRows,
     PairingCreate,
     PairingEnd,
     Placement,
@@ -37,13 +39,15 @@ from services.pairing.entrypoints.schemas import (
     SituationChange,
     SubjectCreate,
     SubjectFields,
+    SubjectRows,
     SuggestionAcceptance,
     SuggestionRequest,
     Transfer,
 )
 from services.pairing.views import suggestions
-from shared.eventstore import AppendResult
+from shared.eventstore import AppendResult, Metadata
 from shared.runtime.web import deps_of
+from shared.web import batch
 from shared.web.actor import CommandMeta
 from shared.web.consistency import POSITION_HEADER, ConsistentRead, format_token
 from shared.web.errors import ApiError
@@ -53,6 +57,8 @@ router = APIRouter(tags=["pairing commands"], dependencies=[requires("pairing.co
 
 
 deps = deps_of(handlers.PairingDeps)
+C = TypeVar("C")
+Outcome = AppendResult | Exception
 
 
 def accepted(response: Response, id_: str, result: AppendResult) -> Accepted:
@@ -91,9 +97,55 @@ def checked_subject_fields(body: SubjectFields) -> dict[str, object]:
 async def register_subject(
     body: SubjectCreate, meta: CommandMeta, request: Request, response: Response
 ) -> Accepted:
-    subject_id = body.subject_id or f"s-{uuid.uuid4()}"
-    command = RegisterSubject(subject_id=subject_id, **checked_subject_fields(body))
-    return accepted(response, subject_id, await handlers.register_subject(deps(request), command, meta))
+    command = subject_command(body)
+    result = await handlers.register_subject(deps(request), command, meta)
+    return accepted(response, command.subject_id, result)
+
+
+def subject_command(raw: object) -> RegisterSubject:
+    body = SubjectCreate.model_validate(raw)
+    return RegisterSubject(subject_id=body.subject_id or f"s-{uuid.uuid4()}", **checked_subject_fields(body))
+
+
+@router.post(
+    "/subjects:batch", response_model=batch.BatchAnswer, summary="Register many subjects (an import)"
+)
+async def register_subjects(
+    body: SubjectRows, meta: CommandMeta, request: Request, response: Response
+) -> batch.BatchAnswer:
+    """Each row is checked and registered as `POST /subjects` would, and answered on its own."""
+    return await _registered(request, response, body.rows, SUBJECTS, meta)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Registration(Generic[C]):
+    """How one kind of person is registered in batches: the row's command, the handler, the id."""
+
+    command_of: Callable[[object], C]
+    register: Callable[[handlers.PairingDeps, Sequence[C], Metadata], Awaitable[list[Outcome]]]
+    id_of: Callable[[C], str]
+
+
+async def _registered(
+    request: Request, response: Response, raws: Sequence[object], how: _Registration[C], meta: Metadata
+) -> batch.BatchAnswer:
+    """Each raw row made a command (or its refusal), the commands registered, every row answered."""
+    rows = [batch.parse_row(how.command_of, raw) for raw in raws]
+    commands = [row for row in rows if not isinstance(row, Exception)]
+    results = iter(await how.register(deps(request), commands, meta))
+    outcomes: list[tuple[str | None, str | Exception]] = []
+    for row in rows:
+        if isinstance(row, Exception):
+            outcomes.append((None, row))
+        else:
+            result = next(results)
+            token = result if isinstance(result, Exception) else format_token("pairing", result.last_position)
+            outcomes.append((how.id_of(row), token))
+    answer = await batch.answer(request, outcomes)
+    positions = [r.position for r in answer.results if r.position is not None]
+    if positions:
+        response.headers[POSITION_HEADER] = max(positions, key=lambda t: int(t.rsplit(":", 1)[1]))
+    return answer
 
 
 @router.put("/subjects/{subject_id}/details", response_model=Accepted)
@@ -133,11 +185,29 @@ async def decide_review(
 async def register_cadre(
     body: CadreCreate, meta: CommandMeta, request: Request, response: Response
 ) -> Accepted:
-    cadre_id = body.cadre_id or f"c-{uuid.uuid4()}"
+    command = cadre_command(body)
+    return accepted(response, command.cadre_id, await handlers.register_cadre(deps(request), command, meta))
+
+
+def cadre_command(raw: object) -> RegisterCadre:
+    body = CadreCreate.model_validate(raw)
     values = body.model_dump(exclude={"cadre_id"})
     values["phone"] = check_phone(body.phone)
-    command = RegisterCadre(cadre_id=cadre_id, **values)
-    return accepted(response, cadre_id, await handlers.register_cadre(deps(request), command, meta))
+    return RegisterCadre(cadre_id=body.cadre_id or f"c-{uuid.uuid4()}", **values)
+
+
+@router.post(
+    "/cadres:batch", response_model=batch.BatchAnswer, summary="Register many cadres (an import)"
+)
+async def register_cadres(
+    body: CadreRows, meta: CommandMeta, request: Request, response: Response
+) -> batch.BatchAnswer:
+    """Each row is checked and registered as `POST /cadres` would, and answered on its own."""
+    return await _registered(request, response, body.rows, CADRES, meta)
+
+
+SUBJECTS = _Registration(subject_command, handlers.register_subjects, lambda c: c.subject_id)
+CADRES = _Registration(cadre_command, handlers.register_cadres, lambda c: c.cadre_id)
 
 
 @router.post("/cadres/{cadre_id}/retirement", response_model=Accepted)

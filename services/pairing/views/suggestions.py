@@ -1,4 +1,4 @@
-"""Suggested pairings for a township or a unit, and accepting them in bulk.
+"""Suggested pairings for a township or a unit, and a replacement proposed for a waiting subject.
 
 The solver works on views of the people; this module gathers them (ids from the read models and
 registries, details from the sealed streams, all of a scope's subjects in one read of the store
@@ -49,7 +49,7 @@ class Gathered:
 
 def _links_reach(links: Mapping[str, Any], township: str) -> bool:
     """`Links` as the registry stores it (JSON) reaches the township; read without building the
-    model, since every available cadre of the programme is looked at."""
+    model, for every cadre whose links mention the township's code."""
     return (
         township in links.get("township_codes", ())
         or any(v.startswith(township) for v in links.get("village_codes", ()))

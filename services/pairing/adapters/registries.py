@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
@@ -27,6 +27,7 @@ from services.pairing.adapters.tables import (
     household_members,
     subject_fingerprints,
 )
+from services.pairing.domain.basis import Registered
 from services.pairing.domain.ports import Check, Effect
 from services.pairing.domain.registry import (
     CadreEntry,
@@ -105,12 +106,16 @@ class SqlRegistryReader:
         return (await self._conn.execute(query)).scalar_one_or_none()
 
     async def free_women(self, excluding: str, unit_id: str | None = None) -> list[CadreView]:
+        return await self._women(unit_id, excluding)
+
+    async def _women(self, unit_id: str | None, excluding: str | None = None) -> list[CadreView]:
         query = sa.select(cadre_registry).where(
             cadre_registry.c.gender == Gender.female.value,
             cadre_registry.c.available.is_(True),
-            cadre_registry.c.cadre_id != excluding,
             cadre_registry.c.cadre_id.not_in(sa.select(cadre_holdings.c.cadre_id)),
         )
+        if excluding is not None:
+            query = query.where(cadre_registry.c.cadre_id != excluding)
         if unit_id is not None:
             query = query.where(cadre_registry.c.unit_id == unit_id)
         rows = await self._conn.execute(query.order_by(cadre_registry.c.cadre_id))
@@ -126,6 +131,55 @@ class SqlRegistryReader:
 
     async def cadre_version(self, cadre_id: str) -> int:
         return await stream_version(self._conn, cadre_stream(cadre_id))
+
+    async def read_many(
+        self,
+        subject_ids: Collection[str],
+        household_ids: Collection[str],
+        cadre_ids: Collection[str],
+        *,
+        women: bool = False,
+        unit_id: str | None = None,
+        versions: bool = False,
+    ) -> Registered:
+        """One statement, a UNION ALL of tagged rows (`_facts`); a second one for the women."""
+        subjects, households, cadres = (
+            sorted(set(subject_ids)),
+            sorted(set(household_ids)),
+            sorted(set(cadre_ids)),
+        )
+        members: dict[str, list[str]] = {h: [] for h in households}
+        cadre_of: dict[str, str] = {}
+        pairings: dict[str, list[tuple[str, str]]] = {h: [] for h in households}
+        held: dict[str, str] = {}
+        found_versions: dict[str, int] = {}
+        for start in range(0, max(len(subjects), len(households), len(cadres)), _READ_MANY):
+            query = _facts(
+                subjects[start : start + _READ_MANY],
+                households[start : start + _READ_MANY],
+                cadres[start : start + _READ_MANY],
+                versions=versions,
+            )
+            if query is None:
+                continue
+            for kind, a, b, c in await self._conn.execute(query):
+                if kind == "m":
+                    members[a].append(b)
+                elif kind == "p":
+                    cadre_of[b] = c
+                    pairings.setdefault(a, []).append((b, c))
+                elif kind == "h":
+                    held[a] = b
+                else:
+                    found_versions[a.removeprefix("cadre-")] = int(c)
+        return Registered(
+            members={h: tuple(sorted(m)) for h, m in members.items()},
+            cadre_of=cadre_of,
+            household_pairings={h: tuple(sorted(set(p))) for h, p in pairings.items()},
+            held=held,
+            women=tuple(await self._women(unit_id)) if women else (),
+            versions={c: found_versions.get(c, 0) for c in cadres} if versions else {},
+        )
 
 
 class SqlRegistries:
@@ -152,6 +206,59 @@ class SqlRegistries:
                 await _apply(conn, fingerprints, change)
 
         return apply
+
+
+_READ_MANY = 500  # subjects, households and cadres per statement of `read_many`
+_TEXT = sa.String()
+
+
+def _facts(
+    subjects: list[str], households: list[str], cadres: list[str], *, versions: bool
+) -> sa.CompoundSelect | sa.Select[Any] | None:
+    """The registries' rows for these, tagged: ("m", household, subject) a member,
+    ("p", household, subject, cadre) an active pairing of a household or a subject,
+    ("h", cadre, household) a holding, ("v", cadre stream, -, version) a cadre's version."""
+    none = sa.cast(sa.null(), _TEXT)
+    parts: list[sa.Select[Any]] = []
+    if households:
+        parts.append(
+            sa.select(
+                sa.literal("m", _TEXT), household_members.c.household_id, household_members.c.subject_id, none
+            ).where(household_members.c.household_id.in_(households))
+        )
+    if households or subjects:
+        parts.append(
+            sa.select(
+                sa.literal("p", _TEXT),
+                active_pairings.c.household_id,
+                active_pairings.c.subject_id,
+                active_pairings.c.cadre_id,
+            ).where(
+                sa.or_(
+                    active_pairings.c.household_id.in_(households), active_pairings.c.subject_id.in_(subjects)
+                )
+            )
+        )
+    if cadres:
+        parts.append(
+            sa.select(
+                sa.literal("h", _TEXT), cadre_holdings.c.cadre_id, cadre_holdings.c.household_id, none
+            ).where(cadre_holdings.c.cadre_id.in_(cadres))
+        )
+    if cadres and versions:
+        parts.append(
+            sa.select(
+                sa.literal("v", _TEXT),
+                events.c.stream_id,
+                none,
+                sa.cast(sa.func.max(events.c.stream_version), _TEXT),
+            )
+            .where(events.c.stream_id.in_([cadre_stream(c) for c in cadres]))
+            .group_by(events.c.stream_id)
+        )
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else sa.union_all(*parts)
 
 
 async def available_cadres(conn: AsyncConnection, unit_id: str) -> list[str]:

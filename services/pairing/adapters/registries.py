@@ -380,26 +380,20 @@ async def _hold(conn: AsyncConnection, hold: Hold) -> None:
     ).scalar_one_or_none()
     if available is False:
         raise hold.unavailable()
-    # One cadre, one household: the row for the cadre is created or found, locked, and checked.
-    await conn.execute(
-        dialect_insert(conn.dialect.name)(cadre_holdings)
-        .values(cadre_id=hold.cadre_id, household_id=hold.household_id, subjects=0)
-        .on_conflict_do_nothing()
+    # One cadre, one household: the cadre's row is created, or found and counted up (which locks
+    # it) only when it is for this household; no row back means another household's.
+    insert = dialect_insert(conn.dialect.name)(cadre_holdings).values(
+        cadre_id=hold.cadre_id, household_id=hold.household_id, subjects=1
     )
-    held = (
-        await conn.execute(
-            sa.select(cadre_holdings.c.household_id)
-            .where(cadre_holdings.c.cadre_id == hold.cadre_id)
-            .with_for_update()
-        )
-    ).scalar_one()
-    if held != hold.household_id:
+    counted = await conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=[cadre_holdings.c.cadre_id],
+            set_={"subjects": cadre_holdings.c.subjects + 1},
+            where=cadre_holdings.c.household_id == insert.excluded.household_id,
+        ).returning(cadre_holdings.c.household_id)
+    )
+    if counted.first() is None:
         raise hold.other_household()
-    await conn.execute(
-        sa.update(cadre_holdings)
-        .where(cadre_holdings.c.cadre_id == hold.cadre_id)
-        .values(subjects=cadre_holdings.c.subjects + 1)
-    )
     row = {
         "subject_id": hold.subject_id,
         "pairing_id": hold.pairing_id,

@@ -70,8 +70,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--cadres", type=int, default=5000, help="cadres registered (first N)")
     parser.add_argument("--batch", type=int, default=500, help="pairs per accept call")
     parser.add_argument("--refused", type=float, default=0.1, help="share of a batch the rules refuse")
-    parser.add_argument("--batches", type=int, default=3, help="batches through the handler")
-    parser.add_argument("--http-batches", type=int, default=2, help="batches through the HTTP route")
+    parser.add_argument("--batches", type=int, default=2, help="batches through the handler")
+    parser.add_argument("--http-batches", type=int, default=1, help="batches through the HTTP route")
     parser.add_argument("--one-by-one", type=int, default=100, help="pairs of the one-by-one batch")
     parser.add_argument("--register-at-once", type=int, default=200, help="registrations in flight")
     parser.add_argument("--profile", action="store_true", help="cProfile one more handler batch")
@@ -100,13 +100,15 @@ def households_of(placed: Sequence[Any]) -> list[list[tuple[str, str]]]:
 
 
 class Plan:
-    """The solver's plan cut into batches; unused households supply the pairs refused."""
+    """The solver's plan cut into batches; the pairs refused use people the plan left out."""
 
-    def __init__(self, placed: Sequence[Any], seed: int) -> None:
+    def __init__(
+        self, placed: Sequence[Any], unplaced: Sequence[str], unused: Sequence[str], seed: int
+    ) -> None:
         self.households = iter(households_of(placed))
+        self.unplaced = iter(unplaced)  # subjects the plan could not place: never paired here
+        self.unused = iter(unused)  # cadres the plan did not use: never paired here
         self.rng = random.Random(seed)
-        self.spare: list[list[tuple[str, str]]] = []  # households kept out of every batch
-        self.paired: list[tuple[str, str]] = []  # accepted in an earlier batch
 
     def take(self, valid: int) -> list[tuple[str, str]]:
         pairs: list[tuple[str, str]] = []
@@ -117,15 +119,6 @@ class Plan:
             pairs.extend(household)
         return pairs
 
-    def spare_pair(self) -> tuple[str, str]:
-        if not self.spare:
-            household = next(self.households, None)
-            if household is None:
-                raise SystemExit("the plan has too few pairings left for the refused pairs")
-            self.spare.append(household)
-        household = self.spare.pop()
-        return household[0]  # one member is enough: the household stays out of every batch
-
     def batch(self, size: int, refused_share: float) -> Batch:
         refused = int(size * refused_share)
         valid = self.take(size - refused)
@@ -133,16 +126,16 @@ class Plan:
         for k in range(refused):
             anchor = self.rng.randrange(len(valid))
             subject, cadre = valid[anchor]
-            spare_subject, spare_cadre = self.spare_pair()
-            if k % 2 == 0:  # the cadre, once paired with the anchor's household, asked for another
-                pair, code = (spare_subject, cadre), "cadre_already_paired"
-            else:  # the anchor's subject, once paired, asked for a second cadre
-                pair, code = (subject, spare_cadre), "subject_already_paired"
+            try:
+                if k % 2 == 0:  # the cadre, once paired with the anchor's household, asked for another
+                    pair, code = (next(self.unplaced), cadre), "cadre_already_paired"
+                else:  # the anchor's subject, once paired, asked for a second cadre
+                    pair, code = (subject, next(self.unused)), "subject_already_paired"
+            except StopIteration:
+                raise SystemExit("too few people left out of the plan for the refused pairs") from None
             keyed.append((self.rng.uniform(anchor + 0.5, len(valid)), pair, code))
         keyed.sort(key=lambda k: k[0])
-        batch = Batch([p for _, p, _ in keyed], [c for _, _, c in keyed])
-        self.paired.extend(valid)
-        return batch
+        return Batch([p for _, p, _ in keyed], [c for _, _, c in keyed])
 
 
 def unexpected(batch: Batch, results: Sequence[dict[str, Any]]) -> int:
@@ -326,7 +319,8 @@ async def register(deps: Any, args: argparse.Namespace) -> dict[str, Any]:
     return {"people": len(people), "refused": refused, "seconds": round(seconds, 3)}
 
 
-async def plan_of(deps: Any, args: argparse.Namespace) -> tuple[list[Any], float]:
+async def plan_of(deps: Any, args: argparse.Namespace) -> tuple[Plan, dict[str, Any]]:
+    """The solver's plan for the registered people, as an operator would be offered it."""
     scale = SCALES[args.scale]
     subject_ids = [c.subject_id for c in subjects(scale, args.seed, TODAY, args.subjects)]
     cadre_ids = [c.cadre_id for c in cadres(scale, args.seed, TODAY, args.cadres)]
@@ -335,8 +329,19 @@ async def plan_of(deps: Any, args: argparse.Namespace) -> tuple[list[Any], float
     views = [pairings.subject_view(s) for s in states.values() if s.details is not None]
     cadre_views = [c.view() for c in cadre_states.values() if c.details is not None]
     began = time.perf_counter()
-    plan = suggest(views, cadre_views)
-    return plan.placed, time.perf_counter() - began
+    suggested = suggest(views, cadre_views)
+    seconds = time.perf_counter() - began
+    used = {s.cadre_id for s in suggested.placed}
+    unplaced = [u.subject_id for u in suggested.unplaced]
+    unused = [c.cadre_id for c in cadre_views if c.cadre_id not in used]
+    plan = Plan(suggested.placed, unplaced, unused, args.seed)
+    facts = {
+        "pairings": len(suggested.placed),
+        "unplaced_subjects": len(unplaced),
+        "unused_cadres": len(unused),
+        "solver_seconds": round(seconds, 3),
+    }
+    return plan, facts
 
 
 async def one_by_one(deps: Any, batch: Batch) -> list[dict[str, Any]]:
@@ -378,13 +383,9 @@ async def measure(url: Any, nats_url: str, args: argparse.Namespace) -> dict[str
 async def measure_with(deps: Any, client: httpx.AsyncClient, args: argparse.Namespace) -> dict[str, Any]:
     registration = await register(deps, args)
     print(f"registered {registration['people']} people in {registration['seconds']:.1f} s", flush=True)
-    placed, solver_seconds = await plan_of(deps, args)
-    print(f"plan: {len(placed)} pairings in {solver_seconds:.1f} s", flush=True)
-    plan = Plan(placed, args.seed)
-    results: dict[str, Any] = {
-        "registration": registration,
-        "plan": {"pairings": len(placed), "solver_seconds": round(solver_seconds, 3)},
-    }
+    plan, facts = await plan_of(deps, args)
+    print(f"plan: {facts['pairings']} pairings in {facts['solver_seconds']:.1f} s", flush=True)
+    results: dict[str, Any] = {"registration": registration, "plan": facts}
 
     if args.one_by_one:
         batch = plan.batch(args.one_by_one, args.refused)

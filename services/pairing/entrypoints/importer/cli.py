@@ -2,10 +2,12 @@
 
     carepair import template subjects|cadres FILE.xlsx [--force]
     carepair import subjects|cadres FILE [--url URL] [--token-file PATH] [--actor NAME]
-                                          [--report REPORT.csv] [--concurrency 8]
+                                          [--report REPORT.csv] [--batch-size 200]
+                                          [--concurrency 2]
 
 Every row is checked first; rows with problems are not sent. Good rows are sent to the pairing
-service a few at a time. No id is chosen by the importer: the service refuses a person it
+service in batches (`POST /subjects:batch`, `/cadres:batch`, 200 rows each, two in flight),
+and the service answers each row on its own. No id is chosen by the importer: the service refuses a person it
 already has (same ID number; for a cadre, same name, birth date and unit), and such a row is
 counted as 已存在，跳过. So a run that stopped half-way, or the same file imported again,
 finishes without duplicates. Exit status: 0 every row imported or skipped, 1 some rows were not
@@ -36,15 +38,17 @@ from services.pairing.entrypoints.importer.reader import FileProblem, open_table
 from services.pairing.entrypoints.importer.rows import REFUSAL_COLUMNS, Prepared, Problem, prepare_all
 from services.pairing.entrypoints.importer.template import SHEETS, Kind, write_template
 from shared.settings import programme_clock
+from shared.web.batch import MAX_ROWS
 
 DEFAULT_URL = "http://127.0.0.1:8081"
-DEFAULT_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = 2  # batches in flight: the service works on one while the next travels
+DEFAULT_BATCH = 200  # rows a request
 ATTEMPTS = 4
 REQUEST_TIMEOUT = 30.0
 ALREADY_THERE = {"subject_duplicate", "subject_exists", "cadre_duplicate", "cadre_exists"}
 RETRY_STATUS = {429, 502, 503, 504}
 REPORT_HEADER = ("行号", "列", "问题")
-PATHS = {Kind.subjects: "/subjects", Kind.cadres: "/cadres"}
+BATCH_PATHS = {Kind.subjects: "/subjects:batch", Kind.cadres: "/cadres:batch"}
 NOUNS = {Kind.subjects: "关爱对象", Kind.cadres: "结对干部"}
 
 
@@ -140,6 +144,14 @@ class Progress:
             self.stream.flush()
 
 
+@dataclass(frozen=True)
+class Sending:
+    """How rows travel: `batch_size` rows a request, `concurrency` requests in flight."""
+
+    concurrency: int = DEFAULT_CONCURRENCY
+    batch_size: int = DEFAULT_BATCH
+
+
 class Halt(Exception):
     """Nothing more can be sent: the service is down or does not accept the token."""
 
@@ -160,6 +172,7 @@ async def import_file(
     *,
     today: date,
     concurrency: int = DEFAULT_CONCURRENCY,
+    batch_size: int = DEFAULT_BATCH,
     progress: TextIO | None = None,
     live: bool | None = None,
     summary: Summary | None = None,
@@ -187,7 +200,7 @@ async def import_file(
     try:
         if pending:
             await sender.check_reachable()
-            await sender.send_all(pending, concurrency)
+            await sender.send_all(pending, concurrency, batch_size)
     finally:
         sender.mark_unsent(pending)
         bar.draw(final=True)
@@ -236,58 +249,96 @@ class Sender:
                     )
                 )
 
-    async def send_all(self, pending: list[Prepared], concurrency: int) -> None:
-        queue: Iterator[Prepared] = iter(pending)
+    async def send_all(self, pending: list[Prepared], concurrency: int, batch_size: int) -> None:
+        size = max(1, batch_size)
+        queue: Iterator[list[Prepared]] = iter([pending[i : i + size] for i in range(0, len(pending), size)])
 
         async def worker() -> None:
-            for item in queue:  # one shared iterator: each row is taken by one worker
+            for chunk in queue:  # one shared iterator: each batch is taken by one worker
                 if self.summary.halted:
                     return
-                outcome = await self.send(item)
-                if outcome is not None:
+                for outcome in await self.send(chunk):
                     self.record(outcome)
 
         await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
 
-    async def send(self, item: Prepared) -> Outcome | None:
-        """The row's outcome, or None when it was not sent because sending stopped."""
+    async def send(self, items: list[Prepared]) -> list[Outcome]:
+        """The outcomes of the rows sent; a row sending stopped before is left out (not sent).
+
+        The rows go as one batch; the service answers each row on its own. A row the service
+        could not take for now (busy, database down) is sent again with the next attempt, with
+        the others that are still waiting; a batch too large for one request is halved.
+        """
+        outcomes: list[Outcome] = []
+        waiting = list(items)
         delay = 0.5
         last = ""
         for attempt in range(ATTEMPTS):
             if self.summary.halted:
-                return None
+                return outcomes
             try:
-                response = await self.client.post(PATHS[self.kind], json=item.body, timeout=REQUEST_TIMEOUT)
+                body = {"rows": [item.body for item in waiting]}
+                response = await self.client.post(BATCH_PATHS[self.kind], json=body, timeout=REQUEST_TIMEOUT)
             except httpx.TimeoutException:
                 last = "等待配对服务应答超时，不能确定是否已导入"
             except httpx.TransportError as exc:
                 if attempt == ATTEMPTS - 1:
                     self.halt(self._unreachable(exc))
-                    return None
+                    return outcomes
                 last = f"连接中断（{type(exc).__name__}）"
             else:
-                if response.status_code not in RETRY_STATUS:
-                    return self.judge(item, response)
-                last = f"配对服务暂时不可用（HTTP {response.status_code}）"
-                delay = max(delay, _retry_after(response))
+                if response.status_code == 413 and len(waiting) > 1:
+                    half = len(waiting) // 2
+                    return [*outcomes, *await self.send(waiting[:half]), *await self.send(waiting[half:])]
+                if response.status_code == 200:
+                    waiting, last = self.judge_rows(waiting, response, outcomes)
+                    if not waiting:
+                        return outcomes
+                elif response.status_code not in RETRY_STATUS:
+                    # The request as a whole was refused: each of its rows is refused with it.
+                    error = _json(response).get("error") or {}
+                    outcomes += [self.judge(item, response.status_code, error) for item in waiting]
+                    return outcomes
+                else:
+                    last = f"配对服务暂时不可用（HTTP {response.status_code}）"
+                    delay = max(delay, _retry_after(response))
             await asyncio.sleep(min(delay, 10.0))
             delay *= 2
-        return Outcome(item.number, Status.not_sent, (Problem("", f"未导入：{last}。请重新运行导入"),))
+        problem = Problem("", f"未导入：{last}。请重新运行导入")
+        return [*outcomes, *(Outcome(item.number, Status.not_sent, (problem,)) for item in waiting)]
 
-    def judge(self, item: Prepared, response: httpx.Response) -> Outcome:
-        if response.status_code in (200, 201):
-            return Outcome(item.number, Status.imported, id=str(_json(response).get("id", "")))
-        error = _json(response).get("error") or {}
+    def judge_rows(
+        self, items: list[Prepared], response: httpx.Response, outcomes: list[Outcome]
+    ) -> tuple[list[Prepared], str]:
+        """Adds the outcome of every row answered; returns the rows to send again, and why."""
+        results = _json(response).get("results")
+        if not isinstance(results, list) or len(results) != len(items):
+            return items, "配对服务的应答不完整"
+        again: list[Prepared] = []
+        why = ""
+        for item, result in zip(items, results, strict=True):
+            status = int(result.get("status", 0)) if isinstance(result, dict) else 0
+            if status in RETRY_STATUS:
+                again.append(item)
+                why = f"配对服务暂时不可用（HTTP {status}）"
+            else:
+                error = result.get("error") or {}
+                outcomes.append(self.judge(item, status, error, str(result.get("id") or "")))
+        return again, why
+
+    def judge(self, item: Prepared, status: int, error: dict[str, Any], id_: str = "") -> Outcome:
+        if status in (200, 201):
+            return Outcome(item.number, Status.imported, id=id_)
         code = str(error.get("code", ""))
         if code in ALREADY_THERE:
             return Outcome(item.number, Status.skipped)
-        if response.status_code in (401, 403):
+        if status in (401, 403):
             self.halt(
-                f"配对服务不接受令牌（{code or response.status_code}）：请用 --token-file 指定"
+                f"配对服务不接受令牌（{code or status}）：请用 --token-file 指定"
                 " var/secrets/operator.token 或 CAREPAIR_DATA_DIR 下的操作员令牌"
             )
             return Outcome(item.number, Status.not_sent, (Problem("", "未导入：配对服务不接受令牌"),))
-        return Outcome(item.number, Status.failed, tuple(self.problems_of(response.status_code, error)))
+        return Outcome(item.number, Status.failed, tuple(self.problems_of(status, error)))
 
     def problems_of(self, status: int, error: dict[str, Any]) -> list[Problem]:
         """The service's refusal in the sheet's terms: each detail under its column."""
@@ -402,7 +453,13 @@ def _parser() -> argparse.ArgumentParser:
             "--report", type=Path, help="问题清单（CSV）；默认写在源文件旁：<文件名>_导入问题.csv"
         )
         command.add_argument(
-            "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="同时发送的行数（默认 8）"
+            "--batch-size", type=int, default=DEFAULT_BATCH, help=f"每批发送的行数（默认 {DEFAULT_BATCH}）"
+        )
+        command.add_argument(
+            "--concurrency",
+            type=int,
+            default=DEFAULT_CONCURRENCY,
+            help=f"同时发送的批数（默认 {DEFAULT_CONCURRENCY}）",
         )
     return parser
 
@@ -421,6 +478,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"carepair import: 读不到令牌文件 {args.token_file}：先运行 carepair up（会生成它），"
             "或用 --token-file 指定",
+            file=sys.stderr,
+        )
+        return 2
+    if not 1 <= args.batch_size <= MAX_ROWS or args.concurrency < 1:
+        print(
+            f"carepair import: --batch-size 取 1 到 {MAX_ROWS}，--concurrency 至少为 1",
             file=sys.stderr,
         )
         return 2
@@ -443,7 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     headers = {"Authorization": f"Bearer {token}", "Carepair-Actor": actor}
     summary = Summary(kind, args.file)
     try:
-        asyncio.run(_run(kind, args.file, args.url, headers, args.concurrency, summary, today))
+        sending = Sending(args.concurrency, args.batch_size)
+        asyncio.run(_run(kind, args.file, args.url, headers, sending, summary, today))
     except FileProblem as exc:
         print(f"carepair import: {args.file}: {exc}", file=sys.stderr)
         return 2
@@ -464,13 +528,20 @@ async def _run(
     path: Path,
     url: str,
     headers: dict[str, str],
-    concurrency: int,
+    sending: Sending,
     summary: Summary,
     today: date,
 ) -> None:
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=REQUEST_TIMEOUT) as client:
         await import_file(
-            kind, path, client, today=today, concurrency=concurrency, progress=sys.stderr, summary=summary
+            kind,
+            path,
+            client,
+            today=today,
+            concurrency=sending.concurrency,
+            batch_size=sending.batch_size,
+            progress=sys.stderr,
+            summary=summary,
         )
 
 

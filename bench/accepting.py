@@ -204,26 +204,37 @@ class Registered(Timed):
 
 
 class Effects:
-    """The registries' effects, timed where the store runs them (inside its transaction)."""
+    """The registries' effects, timed where the store runs them (inside its transaction).
+
+    A wrapped effect keeps its `together` (wrapped once per original, so that neighbours still
+    share one and the store still runs them at once); a run's time counts for its effects.
+    """
 
     def __init__(self, registries: Any) -> None:
         self.registries = registries
         self.original = registries.effect
         self.seconds = 0.0
         self.calls = 0
+        self.runs = 0  # calls of a `together`
+        self._together: dict[Any, Any] = {}
 
     def __call__(self, changes: Any, check: Any = None) -> Any:
-        apply = self.original(changes, check)
+        return _TimedEffect(self, self.original(changes, check))
 
-        async def timed(conn: Any) -> None:
-            began = time.perf_counter()
-            try:
-                await apply(conn)
-            finally:
-                self.seconds += time.perf_counter() - began
-                self.calls += 1
+    def together(self, original: Any) -> Any:
+        if original not in self._together:
 
-        return timed
+            async def timed(conn: Any, effects: Sequence[Any]) -> Any:
+                began = time.perf_counter()
+                try:
+                    return await original(conn, [e.inner for e in effects])
+                finally:
+                    self.seconds += time.perf_counter() - began
+                    self.calls += len(effects)
+                    self.runs += 1
+
+            self._together[original] = timed
+        return self._together[original]
 
     def __enter__(self) -> Effects:
         self.registries.effect = self
@@ -231,6 +242,22 @@ class Effects:
 
     def __exit__(self, *exc: object) -> None:
         del self.registries.effect
+
+
+class _TimedEffect:
+    def __init__(self, effects: Effects, inner: Any) -> None:
+        self.effects, self.inner = effects, inner
+        together = getattr(inner, "together", None)
+        if together is not None:
+            self.together = effects.together(together)
+
+    async def __call__(self, conn: Any) -> None:
+        began = time.perf_counter()
+        try:
+            await self.inner(conn)
+        finally:
+            self.effects.seconds += time.perf_counter() - began
+            self.effects.calls += 1
 
 
 @contextlib.contextmanager
@@ -259,6 +286,7 @@ def stages(deps: Any) -> Iterator[dict[str, Any]]:
             "appends": (appends.seconds, appends.calls),
             "store_commits": (commits.seconds, commits.calls),
             "effects": (effects.seconds, effects.calls),
+            "effect_runs_together": effects.runs,
             "checks": (registered.check_seconds, registered.check_calls),
             "sealing": (sealing.seconds, sealing.calls),
             "store_batches": store.batches_committed - batches,
@@ -291,6 +319,7 @@ def summary(
             for name in STAGES
         }
         result["store_batches"] = timed["store_batches"]
+        result["effect_runs_together"] = timed["effect_runs_together"]
         result["store_commits_by_path"] = timed["store_commits_by_path"]
     return result
 
@@ -299,24 +328,22 @@ def summary(
 
 
 async def register(deps: Any, args: argparse.Namespace) -> dict[str, Any]:
-    """The county's people, registered through the handlers `--register-at-once` at a time."""
+    """The county's people, registered through the batch handlers `--register-at-once` at a time."""
     scale = SCALES[args.scale]
-    people: list[tuple[Any, Any]] = [
-        *((handlers.register_subject, c) for c in subjects(scale, args.seed, TODAY, args.subjects)),
-        *((handlers.register_cadre, c) for c in cadres(scale, args.seed, TODAY, args.cadres)),
-    ]
     refused = 0
     began = time.perf_counter()
-    for start in range(0, len(people), args.register_at_once):
-        chunk = people[start : start + args.register_at_once]
-        done = await asyncio.gather(*(h(deps, c, META) for h, c in chunk), return_exceptions=True)
-        for outcome in done:
-            if isinstance(outcome, Refused):
-                refused += 1
-            elif isinstance(outcome, BaseException):
-                raise outcome
+    for handler, commands in (
+        (handlers.register_subjects, list(subjects(scale, args.seed, TODAY, args.subjects))),
+        (handlers.register_cadres, list(cadres(scale, args.seed, TODAY, args.cadres))),
+    ):
+        for start in range(0, len(commands), args.register_at_once):
+            for outcome in await handler(deps, commands[start : start + args.register_at_once], META):
+                if isinstance(outcome, Refused):
+                    refused += 1
+                elif isinstance(outcome, BaseException):
+                    raise outcome
     seconds = time.perf_counter() - began
-    return {"people": len(people), "refused": refused, "seconds": round(seconds, 3)}
+    return {"people": args.subjects + args.cadres, "refused": refused, "seconds": round(seconds, 3)}
 
 
 async def plan_of(deps: Any, args: argparse.Namespace) -> tuple[Plan, dict[str, Any]]:

@@ -350,6 +350,11 @@ async def _registered(
     )
 
 
+def _basis(registered: Registered, view: SubjectView, cadre: cadres.CadreState) -> Basis:
+    assert cadre.details is not None
+    return basis_of(registered, view, cadre.cadre_id, cadre.details.gender)
+
+
 def _looks_for_women(view: SubjectView, cadre: cadres.CadreState) -> bool:
     assert cadre.details is not None
     return looks_for_women(view, cadre.details.gender)
@@ -555,10 +560,7 @@ async def _accept_wave(
     if known:
         async with deps.registries.committed() as registries:
             registered = await _registered(registries, [(view, cadre) for _, view, cadre in known])
-    bases = {
-        index: basis_of(registered, view, cadre.cadre_id, cadre.details.gender)  # type: ignore[union-attr]
-        for index, view, cadre in known
-    }
+    bases = {index: _basis(registered, view, cadre) for index, view, cadre in known}
     members = {m for basis in bases.values() for m in basis.household}
     missing = [m for m in sorted(members) if m not in subject_states]
     if missing:

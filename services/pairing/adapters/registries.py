@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -165,6 +166,7 @@ class SqlRegistryReader:
                 households[start : start + _READ_MANY],
                 cadres[start : start + _READ_MANY],
                 versions=versions,
+                dialect=self._conn.dialect.name,
             )
             if query is None:
                 continue
@@ -293,7 +295,7 @@ class _Overlay:
         await self._ensure([h.subject_id for h in holds], [h.household_id for h in holds], cadres)
         rows = await self._base.conn.execute(
             sa.select(cadre_registry.c.cadre_id, cadre_registry.c.available)
-            .where(cadre_registry.c.cadre_id.in_(cadres))
+            .where(_among(cadre_registry.c.cadre_id, cadres, self._base.conn.dialect.name))
             .with_for_update()
         )
         self._available = {cadre_id: available for cadre_id, available in rows}
@@ -456,8 +458,16 @@ _READ_MANY = 500  # subjects, households and cadres per statement of `read_many`
 _TEXT = sa.String()
 
 
+def _among(column: Any, values: list[str], dialect: str) -> Any:
+    """`column IN values`; on PostgreSQL `= ANY(array)`, one statement text for any number of
+    values, so its compilation and its prepared statement are made once, not once per length."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(sa.String)))
+    return column.in_(values)
+
+
 def _facts(
-    subjects: list[str], households: list[str], cadres: list[str], *, versions: bool
+    subjects: list[str], households: list[str], cadres: list[str], *, versions: bool, dialect: str
 ) -> sa.CompoundSelect | sa.Select[Any] | None:
     """The registries' rows for these, tagged: ("m", household, subject) a member,
     ("p", household, subject, cadre) an active pairing of a household or a subject,
@@ -468,7 +478,7 @@ def _facts(
         parts.append(
             sa.select(
                 sa.literal("m", _TEXT), household_members.c.household_id, household_members.c.subject_id, none
-            ).where(household_members.c.household_id.in_(households))
+            ).where(_among(household_members.c.household_id, households, dialect))
         )
     if households or subjects:
         parts.append(
@@ -479,7 +489,8 @@ def _facts(
                 active_pairings.c.cadre_id,
             ).where(
                 sa.or_(
-                    active_pairings.c.household_id.in_(households), active_pairings.c.subject_id.in_(subjects)
+                    _among(active_pairings.c.household_id, households, dialect),
+                    _among(active_pairings.c.subject_id, subjects, dialect),
                 )
             )
         )
@@ -487,7 +498,7 @@ def _facts(
         parts.append(
             sa.select(
                 sa.literal("h", _TEXT), cadre_holdings.c.cadre_id, cadre_holdings.c.household_id, none
-            ).where(cadre_holdings.c.cadre_id.in_(cadres))
+            ).where(_among(cadre_holdings.c.cadre_id, cadres, dialect))
         )
     if cadres and versions:
         parts.append(
@@ -497,7 +508,7 @@ def _facts(
                 none,
                 sa.cast(sa.func.max(events.c.stream_version), _TEXT),
             )
-            .where(events.c.stream_id.in_([cadre_stream(c) for c in cadres]))
+            .where(_among(events.c.stream_id, [cadre_stream(c) for c in cadres], dialect))
             .group_by(events.c.stream_id)
         )
     if not parts:

@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL
 
 from services.pairing import handlers
 from services.pairing.adapters.repository import PairingRepository
+from services.pairing.domain import pairing as pairings
 from services.pairing.domain.commands import PairSubject, RegisterCadre, RegisterSubject
 from services.pairing.domain.ports import Registries, RegistryReader
 from services.pairing.domain.refusals import Refused
@@ -31,7 +32,7 @@ from shared.contracts.people import CadreKind, Gender, Rank, RankTier, RankTitle
 from shared.eventstore import Metadata
 from tests.support.identity import resident_id
 from tests.support.pairing_people import VILLAGE, orphan, unit_leader
-from tests.support.pairing_world import memory_deps, sql_deps
+from tests.support.pairing_world import TODAY, memory_deps, sql_deps
 
 META = Metadata(actor="operator:test")
 
@@ -310,3 +311,33 @@ async def test_a_cadre_paired_between_the_reading_and_the_commit_is_caught(
     assert {r["code"] for r in result["refusals"]} == {"cadre_already_paired"}
     async with deps.registries.committed() as reader:
         assert await reader.paired_subjects("c-1") == ["s-2"]
+
+
+async def test_pairings_committed_together_end_as_committed_one_after_another(
+    deps: handlers.PairingDeps,
+) -> None:
+    """Appends started at once go in one store batch (on PostgreSQL their effects run together):
+    each check and hold still sees the ones before it, as when they commit one by one."""
+    for n, serial in ((1, 11), (2, 12), (3, 13), (4, 14)):
+        await handlers.register_subject(deps, orphan(f"s-{n}", date(2014, 1, n), serial), META)
+    await handlers.register_cadre(deps, unit_leader("c-1"), META)
+    await handlers.register_cadre(deps, unit_leader("c-2", name="王强"), META)
+    wanted = [("s-1", "c-1"), ("s-2", "c-1"), ("s-3", "c-2"), ("s-3", "c-2"), ("s-4", "c-2")]
+    appends = []
+    for subject_id, cadre_id in wanted:  # every one decided on the registries before any commits
+        subject, cadre = await deps.repo.subject(subject_id), await deps.repo.cadre(cadre_id)
+        context, check = await handlers.committed_context(deps, subject, cadre)
+        command = PairSubject(subject_id=subject_id, cadre_id=cadre_id)
+        events = pairings.decide_pair(subject, cadre, context, command, today=TODAY, operator="t")
+        appends.append(deps.repo.append_subject(subject, events, META, check))
+    outcomes = await asyncio.gather(*appends, return_exceptions=True)
+    kinds = [type(o).__name__ if isinstance(o, BaseException) else "AppendResult" for o in outcomes]
+    # c-1 went to s-1's household first; s-3's second append finds its stream moved; c-2 then
+    # holds s-3's household, which s-4's check (or, failing that, the hold) refuses.
+    assert kinds[0] == kinds[2] == "AppendResult"
+    assert kinds[1] in {"StaleRead", "Refused"} and kinds[4] in {"StaleRead", "Refused"}
+    assert kinds[3] == "ConcurrencyConflict"
+    async with deps.registries.committed() as registries:
+        assert await registries.paired_subjects("c-1") == ["s-1"]
+        assert await registries.paired_subjects("c-2") == ["s-3"]
+        assert await registries.held_by("c-1") == "h-s-1" and await registries.held_by("c-2") == "h-s-3"

@@ -17,7 +17,10 @@ PostgreSQL database and a NATS server), writes a county's subjects list and cadr
 - `import`: `cli.import_file`, as `carepair import` runs it, through an HTTP client, in the
   bench's process (it shares one GIL with the service);
 - `import_cli`: `carepair import` itself, in a process of its own as operators run it, for a
-  third set of people (the service still in the bench's process).
+  third set of people (the service still in the bench's process);
+- `api_generated`: the generated county of `bench/province.py` (和政县, realistic people on
+  real villages, `--subjects`/`--cadres` of them) written through the real API's batch
+  routes as JSON, at the importer's batch size and concurrency.
 
 `--profile` runs cProfile on the service's thread and on the importer's during `import` and
 keeps the top functions by cumulative time (the timings of that run are then inflated).
@@ -37,6 +40,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -46,6 +50,7 @@ from typing import Any, TypeVar
 import httpx
 import openpyxl
 
+from bench import province
 from bench.infra import (
     _version,
     code_version,
@@ -79,7 +84,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 29)
 COUNTY = "622925"
 TOWNSHIPS = tuple(f"{COUNTY}{100 + t:03d}" for t in range(10))
-STAGES = ("read_check", "http_validation", "handler", "import", "import_cli")
+STAGES = ("read_check", "http_validation", "handler", "import", "import_cli", "api_generated")
 T = TypeVar("T")
 
 
@@ -93,6 +98,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--batch-size", type=int, default=DEFAULT_BATCH, help="rows a request, as --batch-size"
     )
+    parser.add_argument("--seed", type=int, default=1, help="the generated county's seed")
     parser.add_argument("--profile", action="store_true", help="cProfile the import stage")
     parser.add_argument("--top", type=int, default=15, help="functions kept from each profile")
     parser.add_argument("--output", type=Path, help="where to write the JSON results")
@@ -385,6 +391,7 @@ async def measure_list(
         count, seconds, {"outcomes": {status.value: counts[status] for status in Status if counts[status]}}
     )
     stages["import_cli"] = await import_cli(kind, cli_list, service.url, folder, args, count)
+    stages["api_generated"] = await api_generated(kind, client, args, count)
     result: dict[str, Any] = {
         "rows": count,
         "imported": counts[Status.imported],
@@ -415,6 +422,29 @@ async def import_cli(
     if process.returncode != 0:
         raise RuntimeError(f"carepair import exited {process.returncode}: {output.decode()[-2000:]}")
     return Stage(count, seconds, {"process": "carepair import, a process of its own (start-up included)"})
+
+
+async def api_generated(kind: Kind, client: httpx.AsyncClient, args: argparse.Namespace, count: int) -> Stage:
+    """The generated county's people through `POST /subjects:batch` or `/cadres:batch`."""
+    scale = province.SCALES["county"]
+    people = (
+        province.subjects(scale, args.seed, TODAY, count)
+        if kind is Kind.subjects
+        else province.cadres(scale, args.seed, TODAY, count)
+    )
+    bodies = [person.model_dump(mode="json") for person in people]
+    path = "/subjects:batch" if kind is Kind.subjects else "/cadres:batch"
+    refused: Counter[str] = Counter()
+
+    async def send(batch: Sequence[dict[str, Any]]) -> None:
+        response = await client.post(path, json={"rows": list(batch)})
+        response.raise_for_status()
+        for result in response.json()["results"]:
+            if result["status"] != 201:
+                refused[result["error"]["code"]] += 1
+
+    seconds = await in_parallel(chunks(bodies, args.batch_size), args.concurrency, send)
+    return Stage(len(bodies), seconds, {"refused": dict(refused), "seed": args.seed})
 
 
 async def _enable(profile: cProfile.Profile) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, Request, Response, status
 
@@ -45,7 +45,7 @@ from services.pairing.entrypoints.schemas import (
     Transfer,
 )
 from services.pairing.views import suggestions
-from shared.eventstore import AppendResult
+from shared.eventstore import AppendResult, Metadata
 from shared.runtime.web import deps_of
 from shared.web import batch
 from shared.web.actor import CommandMeta
@@ -57,6 +57,8 @@ router = APIRouter(tags=["pairing commands"], dependencies=[requires("pairing.co
 
 
 deps = deps_of(handlers.PairingDeps)
+C = TypeVar("C")
+Outcome = AppendResult | Exception
 
 
 def accepted(response: Response, id_: str, result: AppendResult) -> Accepted:
@@ -112,23 +114,33 @@ async def register_subjects(
     body: SubjectRows, meta: CommandMeta, request: Request, response: Response
 ) -> batch.BatchAnswer:
     """Each row is checked and registered as `POST /subjects` would, and answered on its own."""
-    rows = [batch.parse_row(subject_command, raw) for raw in body.rows]
-    commands = [row for row in rows if isinstance(row, RegisterSubject)]
-    results = iter(await handlers.register_subjects(deps(request), commands, meta))
-    outcomes = [
-        (row.subject_id, _token(next(results))) if isinstance(row, RegisterSubject) else (None, row)
-        for row in rows
-    ]
-    return await _answered(request, response, outcomes)
+    return await _registered(request, response, body.rows, SUBJECTS, meta)
 
 
-def _token(result: AppendResult | Exception) -> str | Exception:
-    return result if isinstance(result, Exception) else format_token("pairing", result.last_position)
+@dataclasses.dataclass(frozen=True)
+class _Registration(Generic[C]):
+    """How one kind of person is registered in batches: the row's command, the handler, the id."""
+
+    command_of: Callable[[object], C]
+    register: Callable[[handlers.PairingDeps, Sequence[C], Metadata], Awaitable[list[Outcome]]]
+    id_of: Callable[[C], str]
 
 
-async def _answered(
-    request: Request, response: Response, outcomes: Sequence[tuple[str | None, str | Exception]]
+async def _registered(
+    request: Request, response: Response, raws: Sequence[object], how: _Registration[C], meta: Metadata
 ) -> batch.BatchAnswer:
+    """Each raw row made a command (or its refusal), the commands registered, every row answered."""
+    rows = [batch.parse_row(how.command_of, raw) for raw in raws]
+    commands = [row for row in rows if not isinstance(row, Exception)]
+    results = iter(await how.register(deps(request), commands, meta))
+    outcomes: list[tuple[str | None, str | Exception]] = []
+    for row in rows:
+        if isinstance(row, Exception):
+            outcomes.append((None, row))
+        else:
+            result = next(results)
+            token = result if isinstance(result, Exception) else format_token("pairing", result.last_position)
+            outcomes.append((how.id_of(row), token))
     answer = await batch.answer(request, outcomes)
     positions = [r.position for r in answer.results if r.position is not None]
     if positions:
@@ -191,14 +203,11 @@ async def register_cadres(
     body: CadreRows, meta: CommandMeta, request: Request, response: Response
 ) -> batch.BatchAnswer:
     """Each row is checked and registered as `POST /cadres` would, and answered on its own."""
-    rows = [batch.parse_row(cadre_command, raw) for raw in body.rows]
-    commands = [row for row in rows if isinstance(row, RegisterCadre)]
-    results = iter(await handlers.register_cadres(deps(request), commands, meta))
-    outcomes = [
-        (row.cadre_id, _token(next(results))) if isinstance(row, RegisterCadre) else (None, row)
-        for row in rows
-    ]
-    return await _answered(request, response, outcomes)
+    return await _registered(request, response, body.rows, CADRES, meta)
+
+
+SUBJECTS = _Registration(subject_command, handlers.register_subjects, lambda c: c.subject_id)
+CADRES = _Registration(cadre_command, handlers.register_cadres, lambda c: c.cadre_id)
 
 
 @router.post("/cadres/{cadre_id}/retirement", response_model=Accepted)

@@ -36,6 +36,7 @@ def test_the_import_benchmark_measures_every_stage_of_both_lists(
         for stage in measured["stages"].values():
             assert stage["rows"] == 20 and stage["seconds"] > 0 and stage["rows_per_second"] > 0
         assert measured["stages"]["import"]["outcomes"] == {"imported": 20}
+        assert measured["stages"]["api_generated"]["refused"] == {}  # the generated county passes the API
         handler = measured["stages"]["handler"]
         assert handler["store_batches"] >= 1 and handler["append_mean_ms"] > 0
         assert measured["profiles"]["service"] and measured["profiles"]["importer"]

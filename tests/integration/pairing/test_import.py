@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from services.pairing.bootstrap import create_app
 from services.pairing.entrypoints.importer.cli import Status, Summary, import_file
+from services.pairing.entrypoints.importer.rows import Checker
 from services.pairing.entrypoints.importer.template import CADRES, SUBJECTS, Kind
 from services.pairing.settings import PairingSettings
 from shared.clock import ManualClock
@@ -359,3 +360,36 @@ async def test_rows_the_service_could_not_take_are_sent_again_and_a_batch_too_la
     assert transport.sizes[0] == 5 and max(transport.sizes) == 5 and 1 in transport.sizes
     rerun = await import_file(Kind.subjects, path, sqlite_running.client, today=TODAY)
     assert rerun.counts[Status.skipped] == 10  # each registered once, the rows sent again included
+
+
+async def test_good_rows_are_sent_while_the_rest_of_the_file_is_checked(
+    sqlite_running: Running, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[int] = []
+    first_post: list[int] = []
+    original = Checker.prepare
+
+    def recording(self: Checker, row: Any) -> Any:
+        checked.append(row.number)
+        return original(self, row)
+
+    class Watching(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.ASGITransport(app=sqlite_running.app)
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.method == "POST" and not first_post:
+                first_post.append(len(checked))
+            return await self.inner.handle_async_request(request)
+
+    monkeypatch.setattr(Checker, "prepare", recording)
+    rows = [subject(n) for n in range(200)]
+    rows[150]["身份证号"] = "62292520100101001"  # one bad row late in the file
+    path = write_csv(tmp_path / "s.csv", SUBJECTS.headers, rows)
+    headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}", "Carepair-Actor": "operator:test"}
+    async with httpx.AsyncClient(transport=Watching(), base_url="http://svc", headers=headers) as client:
+        summary = await import_file(Kind.subjects, path, client, today=TODAY, batch_size=10)
+    assert first_post and first_post[0] < 200  # the first batch left before the last row was checked
+    assert checked == sorted(checked) and len(checked) == 200
+    assert (summary.counts[Status.imported], summary.counts[Status.failed]) == (199, 1)
+    assert [number for number, _, _ in problems(summary)] == [152]  # row 2 is the first data row

@@ -5,13 +5,15 @@
                                           [--report REPORT.csv] [--batch-size 200]
                                           [--concurrency 2]
 
-Every row is checked first; rows with problems are not sent. Good rows are sent to the pairing
-service in batches (`POST /subjects:batch`, `/cadres:batch`, 200 rows each, two in flight),
-and the service answers each row on its own. No id is chosen by the importer: the service refuses a person it
-already has (same ID number; for a cadre, same name, birth date and unit), and such a row is
-counted as 已存在，跳过. So a run that stopped half-way, or the same file imported again,
-finishes without duplicates. Exit status: 0 every row imported or skipped, 1 some rows were not
-imported (see the report), 2 the file (or the token file) cannot be read.
+The whole file is read first (a file that cannot be used sends nothing); its rows are then
+checked in order, and rows with problems are not sent. Good rows are sent to the pairing
+service while the next ones are checked, in batches (`POST /subjects:batch`, `/cadres:batch`,
+200 rows each, two in flight), and the service answers each row on its own. No id is chosen by
+the importer: the service refuses a person it already has (same ID number; for a cadre, same
+name, birth date and unit), and such a row is counted as 已存在，跳过. So a run that stopped
+half-way, or the same file imported again, finishes without duplicates. Exit status: 0 every
+row imported or skipped, 1 some rows were not imported (see the report), 2 the file (or the
+token file) cannot be read.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -35,7 +36,14 @@ from typing import Any, TextIO
 import httpx
 
 from services.pairing.entrypoints.importer.reader import FileProblem, open_table
-from services.pairing.entrypoints.importer.rows import REFUSAL_COLUMNS, Prepared, Problem, prepare_all
+from services.pairing.entrypoints.importer.rows import (
+    REFUSAL_COLUMNS,
+    Checker,
+    Prepared,
+    Problem,
+    is_example,
+    prepare_all,
+)
 from services.pairing.entrypoints.importer.template import SHEETS, Kind, write_template
 from shared.settings import programme_clock
 from shared.web.batch import MAX_ROWS
@@ -182,29 +190,56 @@ async def import_file(
     Raises `FileProblem` before anything is sent when the file cannot be used. The `summary`
     passed in (if any) is filled as rows finish, so an interrupted run can still report.
     """
-    prepared, encoding = read_rows(kind, path, today)
+    table = open_table(path, kind)
+    raw = list(table.rows)  # the whole file read first: a file that cannot be used sends nothing
     summary = summary if summary is not None else Summary(kind, path)
-    summary.encoding = encoding
-    rows = [p for p in prepared if not p.example]
-    summary.examples = len(prepared) - len(rows)
-    summary.total = len(rows)
+    summary.encoding = table.encoding
+    summary.examples = sum(1 for row in raw if is_example(row))
+    summary.total = len(raw) - summary.examples
     bar = Progress(progress, summary.total, live=live)
-    pending: list[Prepared] = []
-    for item in rows:
-        if item.ok:
-            pending.append(item)
-        else:
-            summary.outcomes.append(Outcome(item.number, Status.failed, tuple(item.problems)))
-            bar.add(Status.failed)
     sender = Sender(kind, client, summary, bar)
+    pending: list[Prepared] = []  # the good rows, in order, as they are checked
+    batches: asyncio.Queue[list[Prepared] | None] = asyncio.Queue(maxsize=max(1, concurrency))
+    checker = Checker(kind, today)
+
+    async def check() -> None:
+        """Checks the rows in order and hands each full batch of good rows to the senders."""
+        chunk: list[Prepared] = []
+        for count, row in enumerate(raw, start=1):
+            item = checker.prepare(row)
+            if item.example:
+                continue
+            if item.ok:
+                pending.append(item)
+                chunk.append(item)
+            else:
+                summary.outcomes.append(Outcome(item.number, Status.failed, tuple(item.problems)))
+                bar.add(Status.failed)
+            if len(chunk) >= batch_size:
+                await batches.put(chunk)
+                chunk = []
+            elif count % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # the batches in flight move on while the rows are checked
+        if chunk:
+            await batches.put(chunk)
+
+    async def checked_then_done() -> None:
+        try:
+            await check()
+        finally:
+            for _ in range(max(1, concurrency)):
+                await batches.put(None)
+
     try:
-        if pending:
-            await sender.check_reachable()
-            await sender.send_all(pending, concurrency, batch_size)
+        await asyncio.gather(checked_then_done(), sender.send_all(batches, concurrency))
     finally:
         sender.mark_unsent(pending)
         bar.draw(final=True)
     return summary
+
+
+# Rows checked between two turns of the event loop, so that sending keeps pace with checking.
+_YIELD_EVERY = 20
 
 
 class Sender:
@@ -249,14 +284,24 @@ class Sender:
                     )
                 )
 
-    async def send_all(self, pending: list[Prepared], concurrency: int, batch_size: int) -> None:
-        size = max(1, batch_size)
-        queue: Iterator[list[Prepared]] = iter([pending[i : i + size] for i in range(0, len(pending), size)])
+    async def send_all(self, batches: asyncio.Queue[list[Prepared] | None], concurrency: int) -> None:
+        """Sends the batches as they come, `concurrency` at a time, until each sender gets None.
+
+        The service is looked for before the first batch; once sending stops (the service is
+        down, the token refused), the batches still coming are taken and left unsent.
+        """
+        reached = asyncio.Lock()
+        looked = False
 
         async def worker() -> None:
-            for chunk in queue:  # one shared iterator: each batch is taken by one worker
+            nonlocal looked
+            while (chunk := await batches.get()) is not None:
+                async with reached:
+                    if not looked:
+                        looked = True
+                        await self.check_reachable()
                 if self.summary.halted:
-                    return
+                    continue
                 for outcome in await self.send(chunk):
                     self.record(outcome)
 

@@ -21,7 +21,14 @@ from services.pairing.adapters.repository import PairingRepository, subject_stre
 from services.pairing.domain import cadre as cadres
 from services.pairing.domain import pairing as pairings
 from services.pairing.domain import subject as subjects
-from services.pairing.domain.basis import Basis, context_of, looks_for_women, woman_available
+from services.pairing.domain.basis import (
+    Basis,
+    Registered,
+    basis_of,
+    context_of,
+    looks_for_women,
+    woman_available,
+)
 from services.pairing.domain.commands import (
     ApplyDueChange,
     ChangeCadreRank,
@@ -47,6 +54,7 @@ from services.pairing.domain.rules import PairingContext, SubjectView, check_pai
 from shared.clock import Clock
 from shared.contracts.base import EventPayload
 from shared.contracts.pairing import EndReason, Situation
+from shared.contracts.people import Gender
 from shared.eventstore import AppendResult, ConcurrencyConflict, Metadata, StaleRead
 
 if TYPE_CHECKING:
@@ -316,20 +324,60 @@ async def committed_context(
         return PairingContext(), None  # the decision refuses an unknown person on its own
     view = pairings.subject_view(subject)
     async with deps.registries.committed() as registries:
-        basis = await read_basis(registries, view, cadre, unit_id)
+        registered = await _registered(registries, [(view, cadre)], unit_id)
+    basis = basis_of(registered, view, cadre.cadre_id, cadre.details.gender)
     others = [m for m in basis.household if m != subject.subject_id]
     household = (view, *[pairings.subject_view(await deps.repo.subject(m)) for m in others])
+    check = basis_check(view, subject.version, cadre, basis, unit_id)
+    return context_of(basis, household, replacing=replacing), check
+
+
+async def _registered(
+    registries: RegistryReader,
+    pairs: Sequence[tuple[SubjectView, cadres.CadreState]],
+    unit_id: str | None = None,
+    *,
+    versions: bool = False,
+) -> Registered:
+    """The registries the bases of these (known) pairings name, read at once."""
+    return await registries.read_many(
+        [view.subject_id for view, _ in pairs],
+        [view.household_id for view, _ in pairs],
+        [cadre.cadre_id for _, cadre in pairs],
+        women=any(_looks_for_women(view, cadre) for view, cadre in pairs),
+        unit_id=unit_id,
+        versions=versions,
+    )
+
+
+def _basis(registered: Registered, view: SubjectView, cadre: cadres.CadreState) -> Basis:
+    assert cadre.details is not None
+    return basis_of(registered, view, cadre.cadre_id, cadre.details.gender)
+
+
+def _looks_for_women(view: SubjectView, cadre: cadres.CadreState) -> bool:
+    assert cadre.details is not None
+    return looks_for_women(view, cadre.details.gender)
+
+
+def basis_check(
+    view: SubjectView, version: int, cadre: cadres.CadreState, basis: Basis, unit_id: str | None
+) -> Check:
+    """Refuses the append (`StaleRead`) when the cadre's record or the basis is no longer as
+    decided: read again inside the append's transaction, in one statement (two for a girl
+    offered a man, whose women are read too)."""
+    assert cadre.details is not None
+    gender = cadre.details.gender
 
     async def unchanged(registries: RegistryReader) -> None:
-        stream = subject_stream(subject.subject_id)
-        if await registries.cadre_version(cadre.cadre_id) != cadre.version:
-            raise StaleRead(stream, subject.version, "the cadre's record")
-        if await read_basis(registries, view, cadre, unit_id) != basis:
-            raise StaleRead(
-                stream, subject.version, "the household, the cadre's holding or the women available"
-            )
+        stream = subject_stream(view.subject_id)
+        now = await _registered(registries, [(view, cadre)], unit_id, versions=True)
+        if now.versions.get(cadre.cadre_id, 0) != cadre.version:
+            raise StaleRead(stream, version, "the cadre's record")
+        if basis_of(now, view, cadre.cadre_id, gender) != basis:
+            raise StaleRead(stream, version, "the household, the cadre's holding or the women available")
 
-    return context_of(basis, household, replacing=replacing), unchanged
+    return unchanged
 
 
 async def pairing_context(
@@ -414,31 +462,161 @@ async def apply_due_change(deps: PairingDeps, command: ApplyDueChange, meta: Met
 async def accept_suggestions(
     deps: PairingDeps, pairs: list[tuple[str, str]], meta: Metadata
 ) -> list[dict[str, Any]]:
-    """Pairs each (subject, cadre) in the order given, each checked as `pair` checks it; reports each."""
-    results: list[dict[str, Any]] = []
-    for subject_id, cadre_id in pairs:
-        try:
-            result = await pair(deps, PairSubject(subject_id=subject_id, cadre_id=cadre_id), meta)
-        except Refused as refused:
-            results.append(
-                {
-                    "subject_id": subject_id,
-                    "cadre_id": cadre_id,
-                    "accepted": False,
-                    "refusals": [{"code": r.code, "message": r.message} for r in refused.refusals],
-                }
-            )
-        else:
-            results.append(
-                {
-                    "subject_id": subject_id,
-                    "cadre_id": cadre_id,
-                    "accepted": True,
-                    "position": result.last_position,
-                }
-            )
-    return results
+    """Pairs each (subject, cadre) as `pair` would, one after the other in the order given; reports each.
 
+    The result is that of calling `pair` for each in turn, but the work goes in waves
+    (`accepting_waves`): pairs that share no subject, cadre or household, and whose women do
+    not matter to one another, are decided together and appended together, so the store commits
+    them in one transaction, each append still with the check that refuses it if its basis
+    changed. The streams of a batch are read at once, the registries of a wave in one reading.
+    A pair whose check or stream moved is decided again alone, as `pair` does, before the next
+    wave starts.
+    """
+    results: list[dict[str, Any] | None] = [None] * len(pairs)
+    subject_states = await deps.repo.subjects(list(dict.fromkeys(s for s, _ in pairs)))
+    cadre_states = await deps.repo.cadres(list(dict.fromkeys(c for _, c in pairs)))
+    waves = accepting_waves(pairs, subject_states, cadre_states)
+    appended: set[str] = set()  # subjects whose states loaded above are now behind
+    for wave in waves:
+        stale = [pairs[i][0] for i in wave if pairs[i][0] in appended]
+        if stale:
+            subject_states.update(await deps.repo.subjects(list(dict.fromkeys(stale))))
+        again = await _accept_wave(
+            deps, [(i, *pairs[i]) for i in wave], subject_states, cadre_states, meta, results
+        )
+        for index in again:  # its basis or stream moved: decided again alone, as `pair` does
+            subject_id, cadre_id = pairs[index]
+            try:
+                result = await pair(deps, PairSubject(subject_id=subject_id, cadre_id=cadre_id), meta)
+            except Refused as refused:
+                results[index] = _refused(subject_id, cadre_id, refused)
+            else:
+                results[index] = _accepted(subject_id, cadre_id, result)
+        appended.update(pairs[i][0] for i in wave)
+    assert all(r is not None for r in results)
+    return [r for r in results if r is not None]
+
+
+def accepting_waves(
+    pairs: Sequence[tuple[str, str]],
+    subject_states: Mapping[str, subjects.SubjectState],
+    cadre_states: Mapping[str, cadres.CadreState],
+) -> list[list[int]]:
+    """The pairs' indexes in waves: a pair comes after every earlier pair it depends on.
+
+    Two pairs depend on one another when they share the subject, the cadre or the subject's
+    household, or when one offers a girl orphan a man (whether a woman is free decides) and the
+    other gives a woman a pairing (she is no longer free). Within a wave no pair's decision or
+    check reads what another's append changes, so deciding a wave together gives what deciding
+    its pairs one by one in the given order gives.
+    """
+    last: dict[str, int] = {}
+    women_taken = women_asked = -1  # the last wave with a woman paired, with a man for a girl
+    waves: list[list[int]] = []
+    for index, (subject_id, cadre_id) in enumerate(pairs):
+        subject, cadre = subject_states[subject_id], cadre_states[cadre_id]
+        keys = [f"s:{subject_id}", f"c:{cadre_id}"]
+        asks = takes = False
+        if subject.details is not None:
+            keys.append(f"h:{subject.details.household_id}")
+        if cadre.details is not None:
+            takes = cadre.details.gender is Gender.female
+            asks = subject.details is not None and _looks_for_women(pairings.subject_view(subject), cadre)
+        wave = max((last.get(k, -1) for k in keys), default=-1) + 1
+        if asks:
+            wave = max(wave, women_taken + 1)
+        if takes:
+            wave = max(wave, women_asked + 1)
+        for key in keys:
+            last[key] = wave
+        if asks:
+            women_asked = max(women_asked, wave)
+        if takes:
+            women_taken = max(women_taken, wave)
+        if wave == len(waves):
+            waves.append([])
+        waves[wave].append(index)
+    return waves
+
+
+async def _accept_wave(
+    deps: PairingDeps,
+    wave: list[tuple[int, str, str]],
+    subject_states: dict[str, subjects.SubjectState],
+    cadre_states: Mapping[str, cadres.CadreState],
+    meta: Metadata,
+    results: list[dict[str, Any] | None],
+) -> list[int]:
+    """Decides a wave's pairs on one reading of the registries and appends them together.
+
+    Fills `results` for the pairs decided here; returns the indexes to decide again alone.
+    """
+    known = [
+        (index, pairings.subject_view(subject_states[s]), cadre_states[c])
+        for index, s, c in wave
+        if subject_states[s].details is not None and cadre_states[c].details is not None
+    ]
+    registered = Registered()
+    if known:
+        async with deps.registries.committed() as registries:
+            registered = await _registered(registries, [(view, cadre) for _, view, cadre in known])
+    bases = {index: _basis(registered, view, cadre) for index, view, cadre in known}
+    members = {m for basis in bases.values() for m in basis.household}
+    missing = [m for m in sorted(members) if m not in subject_states]
+    if missing:
+        subject_states.update(await deps.repo.subjects(missing))
+    appends: list[tuple[int, str, str, Awaitable[AppendResult]]] = []
+    for index, subject_id, cadre_id in wave:
+        subject, cadre = subject_states[subject_id], cadre_states[cadre_id]
+        context, check = PairingContext(), None
+        basis = bases.get(index)
+        if basis is not None:
+            view = pairings.subject_view(subject)
+            others = [pairings.subject_view(subject_states[m]) for m in basis.household if m != subject_id]
+            context = context_of(basis, (view, *others))
+            check = basis_check(view, subject.version, cadre, basis, None)
+        command = PairSubject(subject_id=subject_id, cadre_id=cadre_id)
+        try:
+            events = pairings.decide_pair(
+                subject, cadre, context, command, today=deps.today(), operator=meta.actor
+            )
+        except Refused as refused:
+            results[index] = _refused(subject_id, cadre_id, refused)
+            continue
+        appends.append((index, subject_id, cadre_id, deps.repo.append_subject(subject, events, meta, check)))
+    outcomes = await asyncio.gather(*(a for *_, a in appends), return_exceptions=True)
+    again: list[int] = []
+    failure: BaseException | None = None
+    for (index, subject_id, cadre_id, _), outcome in zip(appends, outcomes, strict=True):
+        if isinstance(outcome, AppendResult):
+            results[index] = _accepted(subject_id, cadre_id, outcome)
+        elif isinstance(outcome, Refused):
+            results[index] = _refused(subject_id, cadre_id, outcome)
+        elif isinstance(outcome, ConcurrencyConflict):
+            again.append(index)
+        else:
+            failure = failure or outcome
+    if failure is not None:
+        raise failure
+    return again
+
+
+def _accepted(subject_id: str, cadre_id: str, result: AppendResult) -> dict[str, Any]:
+    return {
+        "subject_id": subject_id,
+        "cadre_id": cadre_id,
+        "accepted": True,
+        "position": result.last_position,
+    }
+
+
+def _refused(subject_id: str, cadre_id: str, refused: Refused) -> dict[str, Any]:
+    return {
+        "subject_id": subject_id,
+        "cadre_id": cadre_id,
+        "accepted": False,
+        "refusals": [{"code": r.code, "message": r.message} for r in refused.refusals],
+    }
 
 
 COMMAND_HANDLERS: dict[str, Callable[[PairingDeps, Any, Metadata], Awaitable[AppendResult]]] = {

@@ -8,13 +8,14 @@ were, as the SQL adapter's savepoint does.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from services.pairing.adapters.registries import Fingerprints, cadre_stream
+from services.pairing.domain.basis import Registered
 from services.pairing.domain.ports import Check, Effect
 from services.pairing.domain.registry import (
     CadreEntry,
@@ -87,6 +88,46 @@ class MemoryRegistryReader:
 
     async def cadre_version(self, cadre_id: str) -> int:
         return len(await self._store.read_stream(cadre_stream(cadre_id)))
+
+    async def read_many(
+        self,
+        subject_ids: Collection[str],
+        household_ids: Collection[str],
+        cadre_ids: Collection[str],
+        *,
+        women: bool = False,
+        unit_id: str | None = None,
+        versions: bool = False,
+    ) -> Registered:
+        households, subjects = set(household_ids), set(subject_ids)
+        members: dict[str, list[str]] = {h: [] for h in households}
+        for subject_id, household_id in self._tables.households.items():
+            if household_id in households:
+                members[household_id].append(subject_id)
+        pairings: dict[str, list[tuple[str, str]]] = {h: [] for h in households}
+        cadre_of: dict[str, str] = {}
+        for hold in self._tables.pairings.values():
+            if hold.household_id in households or hold.subject_id in subjects:
+                cadre_of[hold.subject_id] = hold.cadre_id
+                pairings.setdefault(hold.household_id, []).append((hold.subject_id, hold.cadre_id))
+        return Registered(
+            members={h: tuple(sorted(m)) for h, m in members.items()},
+            cadre_of=cadre_of,
+            household_pairings={h: tuple(sorted(p)) for h, p in pairings.items()},
+            held={c: self._tables.holdings[c][0] for c in set(cadre_ids) if c in self._tables.holdings},
+            women=tuple(self._women(unit_id)) if women else (),
+            versions={c: await self.cadre_version(c) for c in set(cadre_ids)} if versions else {},
+        )
+
+    def _women(self, unit_id: str | None) -> list[CadreView]:
+        return [
+            _view(entry)
+            for cadre_id, entry in sorted(self._tables.cadres.items())
+            if entry.gender is Gender.female
+            and entry.available
+            and cadre_id not in self._tables.holdings
+            and (unit_id is None or entry.unit_id == unit_id)
+        ]
 
 
 class MemoryRegistries:

@@ -16,8 +16,8 @@ and the `PairingContext` the rules receive.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from services.pairing.domain.rules import CadreView, PairingContext, SubjectView, check_pairing
 from shared.contracts.people import Gender, SubjectCategory
@@ -32,6 +32,48 @@ class Basis:
     cadre_household_id: str | None  # the household the cadre holds
     household_cadre_id: str | None  # the cadre another member of the household is paired with
     female_cadre_available: bool  # a free woman the hard rules allow could take this girl
+
+
+@dataclass(frozen=True)
+class Registered:
+    """What the registries hold for some subjects, households and cadres, read at once.
+
+    Enough to make the `Basis` of every pairing among them (`basis_of`); what was not asked for
+    is absent, not empty, so ask for every subject, household and cadre a basis will name.
+    """
+
+    members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # household → subjects, id order
+    cadre_of: Mapping[str, str] = field(default_factory=dict)  # subject → the cadre it has now
+    household_pairings: Mapping[str, tuple[tuple[str, str], ...]] = field(
+        default_factory=dict
+    )  # household → its active pairings as (subject, cadre), by subject
+    held: Mapping[str, str] = field(default_factory=dict)  # cadre → the household it holds
+    women: tuple[CadreView, ...] = ()  # free women who can take a pairing, id order, when asked
+    versions: Mapping[str, int] = field(default_factory=dict)  # cadre → its stream's version, when asked
+
+    def household_cadre(self, household_id: str, besides: str) -> str | None:
+        """As `RegistryReader.household_cadre`: the first cadre of another member, by cadre id."""
+        cadres = sorted(c for s, c in self.household_pairings.get(household_id, ()) if s != besides)
+        return cadres[0] if cadres else None
+
+
+def basis_of(registered: Registered, subject: SubjectView, cadre_id: str, cadre_gender: Gender) -> Basis:
+    """The basis of pairing `subject` with the cadre, from registries read for it (and others).
+
+    The same value `read_basis` reads piece by piece; the women counted are those `registered`
+    was read with (all units, or one).
+    """
+    female_available = False
+    if looks_for_women(subject, cadre_gender):
+        women = [w for w in registered.women if w.cadre_id != cadre_id]
+        female_available = woman_available(subject, women)
+    return Basis(
+        household=registered.members.get(subject.household_id, ()),
+        subject_cadre_id=registered.cadre_of.get(subject.subject_id),
+        cadre_household_id=registered.held.get(cadre_id),
+        household_cadre_id=registered.household_cadre(subject.household_id, subject.subject_id),
+        female_cadre_available=female_available,
+    )
 
 
 def looks_for_women(subject: SubjectView, cadre_gender: Gender) -> bool:

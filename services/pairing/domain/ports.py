@@ -9,10 +9,11 @@ apply the same changes (`services/pairing/domain/registry.py`) with the same ref
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from services.pairing.domain.basis import Registered
 from services.pairing.domain.registry import RegistryChange
 from services.pairing.domain.rules import CadreView
 
@@ -46,6 +47,25 @@ class RegistryReader(Protocol):
 
     async def cadre_version(self, cadre_id: str) -> int:
         """How many events the cadre's stream holds, as committed."""
+        ...
+
+    async def read_many(
+        self,
+        subject_ids: Collection[str],
+        household_ids: Collection[str],
+        cadre_ids: Collection[str],
+        *,
+        women: bool = False,
+        unit_id: str | None = None,
+        versions: bool = False,
+    ) -> Registered:
+        """What the bases of many pairings name, in one reading (one query, and one for women).
+
+        The households' members and active pairings, the subjects' cadres, the cadres' holdings;
+        with `women`, the free women (of `unit_id` only, when given); with `versions`, the
+        cadres' stream versions. `basis_of` makes each pairing's `Basis` from it, equal to what
+        the single reads above give.
+        """
         ...
 
 

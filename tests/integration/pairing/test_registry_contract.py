@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL
 from services.pairing import handlers
 from services.pairing.adapters.repository import PairingRepository
 from services.pairing.domain import pairing as pairings
+from services.pairing.domain.basis import basis_of
 from services.pairing.domain.commands import ChangeSubjectDetails, EndPairing, PairSubject, RetireCadre
 from services.pairing.domain.ports import Registries, RegistryReader
 from services.pairing.domain.refusals import Refused
@@ -28,6 +29,7 @@ from services.pairing.domain.rules import PairingContext
 from shared.contracts.pairing import SubjectPaired
 from shared.contracts.people import Gender
 from shared.eventstore import Metadata, StaleRead
+from tests.support.identity import resident_id
 from tests.support.pairing_people import orphan, unit_leader
 from tests.support.pairing_world import TODAY, memory_deps, sql_deps
 
@@ -221,3 +223,47 @@ async def test_many_people_load_at_once_as_each_loads_alone(deps: handlers.Pairi
     cadres = await deps.repo.cadres(["c-1", "c-nobody"])
     assert cadres["c-1"] == await deps.repo.cadre("c-1")
     assert cadres["c-1"].registered and not cadres["c-nobody"].registered
+
+
+async def test_many_bases_read_at_once_are_each_as_read_alone(deps: handlers.PairingDeps) -> None:
+    """`read_many` + `basis_of` give every pairing's basis as `read_basis` reads it piece by piece."""
+    await handlers.register_subject(deps, orphan("s-1", date(2014, 1, 1), 11), META)
+    member = orphan("s-2", date(2016, 2, 2), 12).model_copy(update={"household_id": "h-s-1"})
+    await handlers.register_subject(deps, member, META)
+    await handlers.register_subject(deps, orphan("s-3", date(2013, 3, 3), 13), META)
+    girl = orphan("s-4", date(2015, 5, 5), 14).model_copy(
+        update={"gender": Gender.female, "id_number": resident_id("622925", date(2015, 5, 5), True, 14)}
+    )
+    await handlers.register_subject(deps, girl, META)
+    await handlers.register_cadre(deps, unit_leader("c-1"), META)
+    await handlers.register_cadre(deps, unit_leader("c-2", Gender.female, name="李芳"), META)
+    await handlers.register_cadre(deps, unit_leader("c-3", Gender.female, name="马兰"), META)
+    await handlers.pair(deps, PairSubject(subject_id="s-1", cadre_id="c-1"), META)
+    await handlers.pair(deps, PairSubject(subject_id="s-3", cadre_id="c-2"), META)
+    subjects = await deps.repo.subjects(["s-1", "s-2", "s-3", "s-4"])
+    cadres = await deps.repo.cadres(["c-1", "c-2", "c-3"])
+    views = [pairings.subject_view(s) for s in subjects.values()]
+    pairs = [(v, c) for v in views for c in cadres.values()]
+    async with deps.registries.committed() as registries:
+        many = await registries.read_many(
+            [v.subject_id for v in views],
+            [v.household_id for v in views],
+            list(cadres),
+            women=True,
+            versions=True,
+        )
+        for view, cadre in pairs:
+            assert cadre.details is not None
+            alone = await handlers.read_basis(registries, view, cadre, None)
+            assert basis_of(many, view, cadre.cadre_id, cadre.details.gender) == alone, (
+                view.subject_id,
+                cadre,
+            )
+            assert many.versions[cadre.cadre_id] == await registries.cadre_version(cadre.cadre_id)
+    # What the registries say, written down: the household of two held by c-1, s-3 by c-2, a
+    # woman (c-3) free, so the girl offered the man c-1 has a woman instead.
+    assert many.members["h-s-1"] == ("s-1", "s-2") and many.held == {"c-1": "h-s-1", "c-2": "h-s-3"}
+    assert many.cadre_of == {"s-1": "c-1", "s-3": "c-2"}
+    assert many.household_cadre("h-s-1", "s-2") == "c-1" and many.household_cadre("h-s-1", "s-1") is None
+    assert [w.cadre_id for w in many.women] == ["c-3"]
+    assert basis_of(many, views[3], "c-1", Gender.male).female_cadre_available

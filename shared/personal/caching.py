@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from shared.personal.keystore import DataKey, KeyStore
+from shared.coalescing import Coalescer
+from shared.personal.keystore import DataKey, KeyStore, PersonErased
 
 
 class CachingKeyStore:
@@ -18,6 +19,10 @@ class CachingKeyStore:
 
     Absent keys (None) are never cached: a person keyed moments ago by another process must
     not read as erased here.
+
+    Misses of concurrent callers in one turn of the event loop go to the inner store as one
+    call (`shared/coalescing.py`): a batch of appends for new people creates their keys in
+    one statement, not one transaction each.
     """
 
     def __init__(
@@ -35,16 +40,24 @@ class CachingKeyStore:
         self._clock = clock
         self._max_entries = max_entries
         self._entries: dict[str, tuple[DataKey, float]] = {}
+        self._reading: Coalescer[str, DataKey | None] = Coalescer(inner.keys_for_reading)
+        self._writing: Coalescer[str, DataKey | None] = Coalescer(inner.keys_for_writing)
 
     async def key_for_writing(self, person_id: str) -> DataKey:
-        cached = self._fresh(person_id)
-        if cached is not None:
-            return cached
-        key = await self.inner.key_for_writing(person_id)
-        self._remember(key)
+        key = (await self.keys_for_writing([person_id]))[person_id]
+        if key is None:
+            raise PersonErased(person_id)
         return key
 
+    async def keys_for_writing(self, person_ids: Iterable[str]) -> dict[str, DataKey | None]:
+        return await self._cached(person_ids, self._writing)
+
     async def keys_for_reading(self, person_ids: Iterable[str]) -> dict[str, DataKey | None]:
+        return await self._cached(person_ids, self._reading)
+
+    async def _cached(
+        self, person_ids: Iterable[str], inner: Coalescer[str, DataKey | None]
+    ) -> dict[str, DataKey | None]:
         found: dict[str, DataKey | None] = {}
         missing: list[str] = []
         for pid in dict.fromkeys(person_ids):
@@ -52,7 +65,7 @@ class CachingKeyStore:
             if found[pid] is None:
                 missing.append(pid)
         if missing:
-            for pid, key in (await self.inner.keys_for_reading(missing)).items():
+            for pid, key in (await inner.get(missing)).items():
                 found[pid] = key
                 if key is not None:
                     self._remember(key)

@@ -48,6 +48,10 @@ class KeyStore(Protocol):
         """Returns every asked person's key, None when destroyed or never created, in one query."""
         ...
 
+    async def keys_for_writing(self, person_ids: Iterable[str]) -> dict[str, DataKey | None]:
+        """Every asked person's key, created when absent, all at once; None for a destroyed one."""
+        ...
+
     async def destroy(self, person_id: str) -> None:
         """Destroys the person's key for good (idempotent; also bars never-keyed persons)."""
         ...

@@ -25,6 +25,17 @@ class MemoryKeyStore:
             key = self._keys[person_id] = DataKey.generate(person_id, self.algorithm)
         return key
 
+    async def keys_for_writing(self, person_ids: Iterable[str]) -> dict[str, DataKey | None]:
+        found: dict[str, DataKey | None] = {}
+        for pid in person_ids:
+            if pid in self._destroyed:
+                found[pid] = None
+            else:
+                found[pid] = self._keys.get(pid) or self._keys.setdefault(
+                    pid, DataKey.generate(pid, self.algorithm)
+                )
+        return found
+
     async def keys_for_reading(self, person_ids: Iterable[str]) -> dict[str, DataKey | None]:
         return {pid: self._keys.get(pid) for pid in person_ids}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,7 +21,7 @@ from shared.contracts.introspection import (
 )
 from shared.personal.building import build_payload
 from shared.personal.ciphers import CipherError, TamperedCiphertext, cipher_named
-from shared.personal.keystore import DataKey, KeyStore
+from shared.personal.keystore import DataKey, KeyStore, PersonErased
 
 __all__ = [
     "ENVELOPE",
@@ -127,12 +126,11 @@ class PayloadSealer:
     async def _writing_keys(self, owners: set[str]) -> dict[str, DataKey]:
         if not owners:
             return {}
-        found = await self.keystore.keys_for_reading(owners)
+        found = await self.keystore.keys_for_writing(sorted(owners))
+        erased = sorted(o for o, k in found.items() if k is None)
+        if erased:
+            raise PersonErased(erased[0])
         keys = {o: k for o, k in found.items() if k is not None}
-        missing = sorted(owners - keys.keys())
-        if missing:  # a person's first personal data: make their key
-            created = await asyncio.gather(*(self.keystore.key_for_writing(o) for o in missing))
-            keys.update(zip(missing, created, strict=True))
         for key in keys.values():
             if self.algorithm is not None and key.algorithm != self.algorithm:
                 raise CipherError(

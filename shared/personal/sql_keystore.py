@@ -31,6 +31,8 @@ data_keys = sa.Table(
 
 # Stays under SQLite's oldest bound-parameter limit (999); one query up to this many persons.
 _BATCH = 900
+# Rows per insert: six parameters each, under the same limit.
+_INSERT_BATCH = 150
 
 
 class UnknownMasterKey(LookupError):
@@ -66,28 +68,51 @@ class SqlKeyStore:
         self._insert: Any = dialect_insert(dialect)
 
     async def key_for_writing(self, person_id: str) -> DataKey:
-        row = await self._row(person_id)
-        if row is None:
-            await self._insert_if_absent(self._new_row(person_id))
-            row = await self._row(person_id)
-            if row is None:  # pragma: no cover - the insert or a rival's insert is committed
-                raise RuntimeError(f"data key of {person_id!r} vanished after insert")
-        key = self._unwrap(row)
+        key = (await self.keys_for_writing([person_id]))[person_id]
         if key is None:
             raise PersonErased(person_id)
         return key
 
+    async def keys_for_writing(self, person_ids: Iterable[str]) -> dict[str, DataKey | None]:
+        """Reads the keys there are, inserts the missing ones in one statement, reads those back.
+
+        Three round trips for any number of persons (per `_BATCH`). The insert is a transaction
+        of its own holding only inserts: on SQLite it starts as a write and waits on the busy
+        timeout instead of failing; on PostgreSQL a rival's insert of the same person makes
+        it a no-op, and the rival's key is the one read back.
+        """
+        found = await self._read(list(dict.fromkeys(person_ids)))
+        # Inserted in one order everywhere: two processes inserting overlapping sets wait for
+        # each other instead of deadlocking.
+        missing = sorted(pid for pid, row in found.items() if row is None)
+        if missing:
+            async with self.engine.begin() as conn:
+                for start in range(0, len(missing), _INSERT_BATCH):
+                    rows = [self._new_row(pid) for pid in missing[start : start + _INSERT_BATCH]]
+                    insert = self._insert(data_keys).values(rows)
+                    await conn.execute(insert.on_conflict_do_nothing(index_elements=["person_id"]))
+            found.update(await self._read(missing))
+        keys: dict[str, DataKey | None] = {}
+        for pid, row in found.items():
+            if row is None:  # pragma: no cover - the insert or a rival's insert is committed
+                raise RuntimeError(f"data key of {pid!r} vanished after insert")
+            keys[pid] = self._unwrap(row)
+        return keys
+
     async def keys_for_reading(self, person_ids: Iterable[str]) -> dict[str, DataKey | None]:
-        wanted = list(dict.fromkeys(person_ids))
-        found: dict[str, DataKey | None] = dict.fromkeys(wanted)
+        found = await self._read(list(dict.fromkeys(person_ids)))
+        return {pid: None if row is None else self._unwrap(row) for pid, row in found.items()}
+
+    async def _read(self, wanted: list[str]) -> dict[str, sa.RowMapping | None]:
+        """The rows of `wanted` (None where absent), in one query per `_BATCH` persons."""
+        found: dict[str, sa.RowMapping | None] = dict.fromkeys(wanted)
         if not wanted:
             return found
         async with self.engine.connect() as conn:
             for start in range(0, len(wanted), _BATCH):
-                chunk = wanted[start : start + _BATCH]
-                query = sa.select(data_keys).where(data_keys.c.person_id.in_(chunk))
+                query = sa.select(data_keys).where(data_keys.c.person_id.in_(wanted[start : start + _BATCH]))
                 for row in (await conn.execute(query)).mappings():
-                    found[row["person_id"]] = self._unwrap(row)
+                    found[row["person_id"]] = row
         return found
 
     async def destroy(self, person_id: str) -> None:
@@ -109,12 +134,6 @@ class SqlKeyStore:
         async with self.engine.connect() as conn:
             query = sa.select(data_keys).where(data_keys.c.person_id == person_id)
             return (await conn.execute(query)).mappings().first()
-
-    async def _insert_if_absent(self, values: dict[str, Any]) -> None:
-        # A transaction holding only the insert: on SQLite it starts as a write and waits on
-        # the busy timeout instead of failing; on PostgreSQL a rival's insert makes it a no-op.
-        async with self.engine.begin() as conn:
-            await self._insert_on(conn, values)
 
     async def _insert_on(self, conn: AsyncConnection, values: dict[str, Any]) -> None:
         statement = self._insert(data_keys).values(**values)

@@ -140,3 +140,27 @@ async def test_concurrent_destroys_agree(backend: Backend) -> None:
     await first.key_for_writing("p1")
     await asyncio.gather(*((first, second)[i % 2].destroy("p1") for i in range(6)))
     assert await first.is_destroyed("p1") and await second.is_destroyed("p1")
+
+
+async def test_many_keys_are_made_at_once_keeping_those_that_exist(backend: Backend) -> None:
+    store = backend.store()
+    existing = await store.key_for_writing("p-0")
+    await store.destroy("p-gone")
+    wanted = [f"p-{i}" for i in range(400)] + ["p-gone", "p-7"]  # more than one insert's rows
+    keys = await store.keys_for_writing(wanted)
+    assert list(keys) == wanted[:-1]  # each asked person once, in the order asked
+    assert keys["p-0"] == existing and keys["p-gone"] is None
+    made = [k for pid, k in keys.items() if pid != "p-gone"]
+    assert len({k.key for k in made if k is not None}) == 400
+    assert await backend.store().keys_for_reading(wanted) == keys
+    assert await store.keys_for_writing(wanted) == keys  # asked again: the same keys
+    with pytest.raises(PersonErased):
+        await store.key_for_writing("p-gone")
+
+
+async def test_concurrent_batches_agree_on_each_key(backend: Backend) -> None:
+    first, second = backend.store(), backend.store()
+    people = [f"p-{i}" for i in range(50)]
+    a, b = await asyncio.gather(first.keys_for_writing(people), second.keys_for_writing(people[::-1]))
+    assert all(a[p] == b[p] for p in people)
+    assert await first.keys_for_reading(people) == a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 import pytest
@@ -22,6 +23,7 @@ class CountingStore(MemoryKeyStore):
         super().__init__()
         self.reads: list[list[str]] = []
         self.writes: list[str] = []
+        self.write_calls: list[list[str]] = []
 
     async def keys_for_reading(self, person_ids: Iterable[str]) -> dict[str, DataKey | None]:
         ids = list(person_ids)
@@ -31,6 +33,12 @@ class CountingStore(MemoryKeyStore):
     async def key_for_writing(self, person_id: str) -> DataKey:
         self.writes.append(person_id)
         return await super().key_for_writing(person_id)
+
+    async def keys_for_writing(self, person_ids: Iterable[str]) -> dict[str, DataKey | None]:
+        ids = list(person_ids)
+        self.writes.extend(ids)
+        self.write_calls.append(ids)
+        return await super().keys_for_writing(ids)
 
 
 @pytest.fixture
@@ -124,3 +132,42 @@ async def test_cache_is_bounded(inner: CountingStore, clock: Clock) -> None:
 def test_negative_ttl_is_refused(inner: CountingStore) -> None:
     with pytest.raises(ValueError):
         CachingKeyStore(inner, ttl_seconds=-1)
+
+
+async def test_misses_of_concurrent_callers_go_to_the_store_as_one_call(
+    cache: CachingKeyStore, inner: CountingStore
+) -> None:
+    known = await cache.key_for_writing("known")
+    inner.write_calls.clear()
+    found = await asyncio.gather(
+        cache.key_for_writing("a"),
+        cache.keys_for_writing(["b", "known", "a"]),
+        cache.key_for_writing("c"),
+    )
+    assert inner.write_calls == [["a", "b", "c"]]  # "known" is cached; "a" asked twice, made once
+    assert found[1] == {"b": found[1]["b"], "known": known, "a": found[0]}
+    assert len({found[0], found[1]["b"], found[2]}) == 3
+    assert await inner.keys_for_reading(["a", "b", "c"]) == {"a": found[0], "b": found[1]["b"], "c": found[2]}
+
+
+async def test_an_erased_person_in_a_merged_call_fails_only_its_own_caller(
+    cache: CachingKeyStore, inner: CountingStore
+) -> None:
+    await inner.destroy("gone")
+    results = await asyncio.gather(
+        cache.key_for_writing("gone"), cache.key_for_writing("fine"), return_exceptions=True
+    )
+    assert isinstance(results[0], PersonErased) and isinstance(results[1], DataKey)
+    assert len(inner.write_calls) == 1
+
+
+async def test_a_caller_that_leaves_leaves_the_others_their_answer(
+    cache: CachingKeyStore, inner: CountingStore
+) -> None:
+    leaving = asyncio.ensure_future(cache.key_for_writing("x"))
+    staying = asyncio.ensure_future(cache.key_for_writing("y"))
+    await asyncio.sleep(0)
+    leaving.cancel()
+    assert isinstance(await staying, DataKey)
+    with pytest.raises(asyncio.CancelledError):
+        await leaving

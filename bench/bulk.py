@@ -257,15 +257,23 @@ def choose(members: Sequence[SubjectView], pool: Pool) -> Choice | None:
     if orphans:
         reaching += [pool.orphans_only.get(place.village_code), pool.orphans_only.get(place.township_code)]
     reaching += [pool.resident.get(place.township_code), pool.unit.get(place.village_code)]
-    for free in reaching:
-        if free is not None and (found := free.first(pool.taken, fits)) is not None:
-            return Choice(found, None, {})
+    # Leaders are kept for households of several, who need one; a lone subject takes any cadre,
+    # a leader only when no one else is left.
+    for leaders in (True,) if several else (False, True):
+        for free in reaching:
+            if free is None:
+                continue
+            found = free.first(
+                pool.taken, lambda c, ok=leaders: (ok or not pool.views[c].is_leader) and fits(c)
+            )
+            if found is not None:
+                return Choice(found, None, {})
     links = Links(village_codes=(place.village_code,))
-    tries: list[tuple[bool, dict[str, str]]] = [(True, {})]
+    tries: list[tuple[bool, dict[str, str]]]
     if several:
-        tries.append((False, {"household_needs_leader": HOUSEHOLD_REASON}))
+        tries = [(True, {}), (False, {"household_needs_leader": HOUSEHOLD_REASON})]
     else:
-        tries.append((False, {}))
+        tries = [(False, {}), (True, {})]
     for leader, overrides in tries:
         free = pool.placeable.get((county, leader))
         if free is None:

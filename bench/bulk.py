@@ -14,7 +14,14 @@ One run fills a pairing database and its key store with a scale's people, from a
    (`RuleOverridden`). Every event comes from the domain's own `decide_*` functions;
 3. **read models**: the pairing projection (`PAIRING_INDEX`) run over the whole log in pages
    of 1,000 events, each page in one transaction with its checkpoint, as the local consumer
-   runs it.
+   runs it;
+4. **as run**: the relay's progress and the reactor's checkpoint recorded at the end of the
+   log, as a service that had taken these commands one by one would have left them (its relay
+   published each event, its reactor re-checked each placed cadre's pairing, which the rules
+   had just allowed, so no review opens). Without this, a service started on a province
+   spends its first hour there: the reactor re-checks 95,000 placements at about 30/s on this
+   machine, and the relay publishes 880,000 events at about 1,000/s. `--fresh-service`
+   leaves both at zero, to measure that catching up.
 
 Two ways to write (`--path`):
 
@@ -90,7 +97,9 @@ from shared.database import create_engine_for, migrate, service_database_url
 from shared.eventstore import EVENTSTORE_MIGRATIONS, Metadata
 from shared.eventstore.opener import EventOpener
 from shared.eventstore.sql import SqlEventStore
+from shared.messaging import checkpoints
 from shared.messaging.projection import ProjectionRunner
+from shared.messaging.relay import SqlRelayProgress
 from shared.personal import KEYSTORE_MIGRATIONS, MasterKey, PayloadSealer, SqlKeyStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -643,6 +652,7 @@ async def load(
     subjects_count: int | None = None,
     cadres_count: int | None = None,
     chunk: int = CHUNK,
+    as_run: bool = True,
 ) -> dict[str, Any]:
     """Fills `base`'s pairing database and key store (created and migrated) with a scale's people.
 
@@ -708,6 +718,8 @@ async def load(
         stages["subjects"] = progress.result() | {"planning_seconds": round(plan_seconds, 2)}
         events = await store.last_position()
         stages["read_models"] = await project(engine, store, store_opener(sealer), events)
+        if as_run:
+            await mark_as_run(engine, events)
     finally:
         await connection.close()
         await store.close()
@@ -720,6 +732,7 @@ async def load(
         "path": path,
         "databases": {"pairing": pairing_url.database, "keys": keys_url.database},
         "events": events,
+        "as_run": as_run,
         "counts": {
             **{k: v for k, v in counts.__dict__.items() if k != "refused"},
             "refused": dict(counts.refused),
@@ -727,6 +740,15 @@ async def load(
         },
         "stages": stages,
     }
+
+
+async def mark_as_run(engine: Any, last: int) -> None:
+    """The relay's progress and every reactor's checkpoint at `last`, as a running service leaves them."""
+    await SqlRelayProgress(engine).save(last)
+    for reactor in SPEC.reactors:
+        await checkpoints.ensure_rows(engine, reactor.name, [SPEC.name])
+        async with engine.begin() as conn:
+            await checkpoints.advance(conn, reactor.name, SPEC.name, last)
 
 
 def store_opener(sealer: PayloadSealer) -> EventOpener:
@@ -762,6 +784,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="base database name (default carepair_bulk_<scale>_<seed>); the load writes "
         "<base>_pairing and <base>_keys, which must not hold events yet, and leaves them for bench.reading",
     )
+    parser.add_argument(
+        "--fresh-service",
+        action="store_true",
+        help="leave the relay's progress and the reactor's checkpoint at zero (a service then catches up)",
+    )
     parser.add_argument("--output", type=Path, help="where to write the JSON results")
     return parser.parse_args(argv)
 
@@ -771,7 +798,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     before, code = contention(), code_version()
     server = postgres_server_url()
     base = server.set(database=args.database or f"carepair_bulk_{args.scale}_{args.seed}")
-    loaded = await load(base, args.scale, args.seed, today=args.today, path=args.path, paired=args.paired)
+    loaded = await load(
+        base,
+        args.scale,
+        args.seed,
+        today=args.today,
+        path=args.path,
+        paired=args.paired,
+        as_run=not args.fresh_service,
+    )
     return {
         "schema": 1,
         "bench": "bulk",

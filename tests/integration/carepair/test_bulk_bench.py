@@ -99,6 +99,12 @@ def test_a_load_registers_everyone_and_pairs_by_the_rules(base: URL, path: str) 
     assert one(pairing, "SELECT count(*) FROM cadre_index") == PEOPLE
     assert one(pairing, "SELECT count(*) FROM pairing_history") == paired
     assert one(pairing, "SELECT position FROM consumer_checkpoints WHERE consumer = 'pairing-index'") == high
+    # As a running service leaves them: its relay and its reactor past every event.
+    assert one(pairing, "SELECT position FROM relay_progress") == high
+    assert (
+        one(pairing, "SELECT position FROM consumer_checkpoints WHERE consumer = 'pairing-reassignment'")
+        == high
+    )
 
     # Every pair passes the rules on the stored streams, but for the rules it overrode.
     asyncio.run(_check_pairs(pairing, keys))

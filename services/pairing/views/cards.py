@@ -281,18 +281,16 @@ async def open_reviews(deps: PairingDeps) -> list[dict[str, Any]]:
 
 
 async def pairings_of_unit(deps: PairingDeps, unit_id: str) -> list[dict[str, Any]]:
+    """The unit's pairings in date order: only the columns shown, all in the index the query
+    reads (`ix_pairing_history_unit_started`), so the rows need not be fetched from the table."""
+    h = pairing_history.c
+    query = (
+        sa.select(h.pairing_id, h.subject_id, h.cadre_id, h.started_on, h.ended_on, h.end_reason)
+        .where(h.unit_id == unit_id)
+        .order_by(h.started_on)
+    )
     async with deps.engine.connect() as conn:
-        rows = (
-            (
-                await conn.execute(
-                    sa.select(pairing_history)
-                    .where(pairing_history.c.unit_id == unit_id)
-                    .order_by(pairing_history.c.started_on)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        rows = (await conn.execute(query)).mappings().all()
     return [
         {
             "pairing_id": str(r["pairing_id"]),

@@ -720,6 +720,9 @@ async def load(
         stages["read_models"] = await project(engine, store, store_opener(sealer), events)
         if as_run:
             await mark_as_run(engine, events)
+        began = time.perf_counter()
+        await vacuum(pairing_url)
+        stages["vacuum_analyze"] = {"seconds": round(time.perf_counter() - began, 2)}
     finally:
         await connection.close()
         await store.close()
@@ -740,6 +743,17 @@ async def load(
         },
         "stages": stages,
     }
+
+
+async def vacuum(pairing: URL) -> None:
+    """VACUUM ANALYZE after the load, as after any bulk load: fresh statistics for the planner, and
+    the visibility map set, so index-only scans need not visit the table (autovacuum would get
+    there too, later)."""
+    connection = await asyncpg.connect(dsn(pairing))
+    try:
+        await connection.execute("VACUUM (ANALYZE)")
+    finally:
+        await connection.close()
 
 
 async def mark_as_run(engine: Any, last: int) -> None:

@@ -26,6 +26,9 @@ from services.pairing.adapters.repository import PairingRepository
 from services.pairing.bootstrap import fingerprint_secret
 from services.pairing.domain.pairing import subject_view
 from services.pairing.domain.rules import PairingContext, check_pairing
+from services.pairing.handlers import PairingDeps
+from services.pairing.views import cards
+from shared.clock import ManualClock
 from shared.contracts import CONTRACTS
 from shared.database import create_engine_for
 from shared.eventstore.opener import EventOpener
@@ -107,10 +110,11 @@ def test_a_load_registers_everyone_and_pairs_by_the_rules(base: URL, path: str) 
     )
 
     # Every pair passes the rules on the stored streams, but for the rules it overrode.
-    asyncio.run(_check_pairs(pairing, keys))
+    names = {c.subject_id: c.name for c in generated} | {c.cadre_id: c.name for c in generated_cadres}
+    asyncio.run(_check_pairs(pairing, keys, names))
 
 
-async def _check_pairs(pairing: URL, keys: URL) -> None:
+async def _check_pairs(pairing: URL, keys: URL, names: dict[str, str]) -> None:
     engine, keys_engine = create_engine_for(pairing), create_engine_for(keys)
     key = bulk.bench_master_key(SEED)
     sealer = PayloadSealer(SqlKeyStore(keys_engine, MasterKey.from_base64("k1", key)))
@@ -118,6 +122,7 @@ async def _check_pairs(pairing: URL, keys: URL) -> None:
     repo = PairingRepository(
         store, EventOpener(CONTRACTS, sealer), SqlRegistries(engine, Fingerprints(fingerprint_secret(key)))
     )
+    deps = PairingDeps(repo=repo, engine=engine, clock=ManualClock.on(bulk.TODAY))
     try:
         rows = query(pairing, "SELECT subject_id, cadre_id, household_id FROM active_pairings")
         checked = 0
@@ -137,8 +142,29 @@ async def _check_pairs(pairing: URL, keys: URL) -> None:
             )
             refusals = check_pairing(subject_view(subject), cadre.view(), PairingContext(household=household))
             assert {r.code for r in refusals} <= set(subject.current.overridden), (subject_id, refusals)
+            # The contact card shows both people as generated.
+            card = await cards.contact_card(deps, str(subject_id))
+            assert card is not None and card["status"] == "paired"
+            assert card["subject"]["name"] == names[str(subject_id)]
+            assert card["cadre"]["cadre_id"] == cadre_id and card["cadre"]["name"] == names[str(cadre_id)]
             checked += 1
         assert checked == len(rows) > 0
+        unpaired = set(names) - {str(s) for s, _, _ in rows} - {str(c) for _, c, _ in rows}
+        for subject_id in sorted(s for s in unpaired if s.startswith("s-")):
+            card = await cards.contact_card(deps, subject_id)
+            assert card is not None and card["status"] == "unpaired" and card["cadre"] is None
+            assert card["subject"]["name"] == names[subject_id]
+        # A unit's pairings: every pairing of its cadres, as the registry holds them.
+        held: dict[str, set[tuple[str, str]]] = {}
+        for subject_id, cadre_id, unit_id in query(
+            pairing, "SELECT subject_id, cadre_id, unit_id FROM active_pairings"
+        ):
+            held.setdefault(str(unit_id), set()).add((str(subject_id), str(cadre_id)))
+        for unit_id, pairs in held.items():
+            listed = await cards.pairings_of_unit(deps, unit_id)
+            assert {(p["subject_id"], p["cadre_id"]) for p in listed} == pairs
+            assert all(p["ended_on"] is None for p in listed)
+        assert await cards.pairings_of_unit(deps, "u-nowhere") == []
     finally:
         await engine.dispose()
         await keys_engine.dispose()

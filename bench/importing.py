@@ -5,16 +5,22 @@ PostgreSQL database and a NATS server), writes a county's subjects list and cadr
 .xlsx in the template's columns, and measures, for each list, in this order:
 
 - `read_check`: `cli.read_rows` (open the file, check every row), nothing sent;
-- `http_healthz`: `GET /healthz` round trips at the importer's concurrency, the HTTP floor;
-- `http_validation`: each row's body `POST`ed with one value the API refuses after its request
-  model has validated the body (a subject's ID number with a wrong check digit, a cadre's
-  phone), so the request does everything but the handler;
-- `handler`: `handlers.register_subject` / `register_cadre` called in-process, on the
-  service's own event loop with its own dependencies, at the importer's concurrency, for a
-  second set of people; inside it the time in `store.read_stream`, `store.append` and, within
-  the append, `sealer.seal_many` (the people's data keys) is summed (the append carries the
-  registries' effect);
-- `import`: `cli.import_file`, as `carepair import` runs it, through an HTTP client.
+- `http_validation`: the rows `POST`ed in the importer's batches (`/subjects:batch`,
+  `/cadres:batch`) with one value in each row that the API refuses after the row's model has
+  validated it (a subject's ID number with a wrong check digit, a cadre's phone), so every row
+  does everything but the handler, and is answered with its error;
+- `handler`: `handlers.register_subjects` / `register_cadres` called in-process, on the
+  service's own event loop with its own dependencies, a batch at a time as the route calls
+  them (the importer's batches in flight), for a second set of people; inside it the time in
+  `store.read_streams`, `store.append` and, within the append, `sealer.seal_many` (the
+  people's data keys) is summed (the append carries the registries' effect);
+- `import`: `cli.import_file`, as `carepair import` runs it, through an HTTP client, in the
+  bench's process (it shares one GIL with the service);
+- `import_cli`: `carepair import` itself, in a process of its own as operators run it, for a
+  third set of people (the service still in the bench's process);
+- `api_generated`: the generated county of `bench/province.py` (和政县, realistic people on
+  real villages, `--subjects`/`--cadres` of them) written through the real API's batch
+  routes as JSON, at the importer's batch size and concurrency.
 
 `--profile` runs cProfile on the service's thread and on the importer's during `import` and
 keeps the top functions by cumulative time (the timings of that run are then inflated).
@@ -34,6 +40,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -43,6 +50,7 @@ from typing import Any, TypeVar
 import httpx
 import openpyxl
 
+from bench import province
 from bench.infra import (
     _version,
     code_version,
@@ -56,7 +64,13 @@ from services.pairing import handlers
 from services.pairing.bootstrap import create_app
 from services.pairing.domain.commands import RegisterCadre, RegisterSubject
 from services.pairing.entrypoints.commands import checked_subject_fields
-from services.pairing.entrypoints.importer.cli import Status, import_file, read_rows
+from services.pairing.entrypoints.importer.cli import (
+    DEFAULT_BATCH,
+    DEFAULT_CONCURRENCY,
+    Status,
+    import_file,
+    read_rows,
+)
 from services.pairing.entrypoints.importer.rows import Prepared
 from services.pairing.entrypoints.importer.template import SHEETS, Kind
 from services.pairing.entrypoints.schemas import CadreCreate, SubjectCreate
@@ -70,7 +84,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 29)
 COUNTY = "622925"
 TOWNSHIPS = tuple(f"{COUNTY}{100 + t:03d}" for t in range(10))
-STAGES = ("read_check", "http_healthz", "http_validation", "handler", "import")
+STAGES = ("read_check", "http_validation", "handler", "import", "import_cli", "api_generated")
 T = TypeVar("T")
 
 
@@ -78,7 +92,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.importing", description=__doc__)
     parser.add_argument("--subjects", type=int, default=1000, help="rows of the subjects list")
     parser.add_argument("--cadres", type=int, default=1000, help="rows of the cadres list")
-    parser.add_argument("--concurrency", type=int, default=8, help="rows in flight, as --concurrency")
+    parser.add_argument(
+        "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="batches in flight, as --concurrency"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=DEFAULT_BATCH, help="rows a request, as --batch-size"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="the generated county's seed")
     parser.add_argument("--profile", action="store_true", help="cProfile the import stage")
     parser.add_argument("--top", type=int, default=15, help="functions kept from each profile")
     parser.add_argument("--output", type=Path, help="where to write the JSON results")
@@ -248,10 +268,16 @@ class Timed:
             delattr(self.owner, self.name)  # the instance attribute; the class's method shows again
 
 
-async def handler_stage(service: Service, kind: Kind, items: Sequence[Prepared], concurrency: int) -> Stage:
-    """The handler on the service's loop and deps, `concurrency` at a time, and its store calls."""
+def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[i : i + size] for i in range(0, len(items), max(1, size))]
+
+
+async def handler_stage(
+    service: Service, kind: Kind, items: Sequence[Prepared], args: argparse.Namespace
+) -> Stage:
+    """The batch handler on the service's loop and deps, as the route calls it, and its store calls."""
     deps = service.app.state.runtime.deps
-    handler = handlers.register_subject if kind is Kind.subjects else handlers.register_cadre
+    handler = handlers.register_subjects if kind is Kind.subjects else handlers.register_cadres
     commands = [command_of(kind, item.body) for item in items]
     meta = Metadata(actor="operator:bench")
     latencies: list[float] = []
@@ -262,14 +288,16 @@ async def handler_stage(service: Service, kind: Kind, items: Sequence[Prepared],
     sealing = Timed(store.sealer, "seal_many")  # inside the append: the people's data keys
 
     async def run_all() -> tuple[float, float, int, float, int]:
-        with Timed(store, "append") as append, Timed(store, "read_stream") as read, sealing:
+        with Timed(store, "append") as append, Timed(store, "read_streams") as read, sealing:
 
-            async def one(command: Any) -> None:
+            async def one(batch: Sequence[Any]) -> None:
                 began = time.perf_counter()
-                await handler(deps, command, meta)
+                outcomes = await handler(deps, list(batch), meta)
                 latencies.append(time.perf_counter() - began)
+                failed = [o for o in outcomes if isinstance(o, Exception)]
+                assert not failed, failed[:3]
 
-            seconds = await in_parallel(commands, concurrency, one)
+            seconds = await in_parallel(chunks(commands, args.batch_size), args.concurrency, one)
             return seconds, append.seconds, append.calls, read.seconds, read.calls
 
     seconds, append_s, appends, read_s, reads = await service.call(run_all())
@@ -278,13 +306,10 @@ async def handler_stage(service: Service, kind: Kind, items: Sequence[Prepared],
         len(commands),
         seconds,
         {
-            "handler_mean_ms": round(1000 * handler_s / len(commands), 3),
+            "batch_mean_ms": round(1000 * handler_s / max(len(latencies), 1), 3),
             "append_mean_ms": round(1000 * append_s / max(appends, 1), 3),
-            "read_stream_mean_ms": round(1000 * read_s / max(reads, 1), 3),
+            "read_streams_mean_ms": round(1000 * read_s / max(reads, 1), 3),
             "seal_mean_ms": round(1000 * sealing.seconds / max(sealing.calls, 1), 3),
-            "append_share_of_handler": round(append_s / handler_s, 3) if handler_s else None,
-            "read_stream_share_of_handler": round(read_s / handler_s, 3) if handler_s else None,
-            "seal_share_of_handler": round(sealing.seconds / handler_s, 3) if handler_s else None,
             "store_batches": store.batches_committed - batches,
             "store_commits_by_path": {
                 k: n - paths.get(k, 0) for k, n in store.commits_by_path.items() if n - paths.get(k, 0)
@@ -321,6 +346,7 @@ async def measure_list(
     count = args.subjects if kind is Kind.subjects else args.cadres
     imported_list = write_list(kind, folder / f"{kind.value}.xlsx", count, batch=1)
     handled_list = write_list(kind, folder / f"{kind.value}-handler.xlsx", count, batch=2)
+    cli_list = write_list(kind, folder / f"{kind.value}-cli.xlsx", count, batch=3)
     stages: dict[str, Stage] = {}
 
     began = time.perf_counter()
@@ -329,21 +355,18 @@ async def measure_list(
     good = [p for p in prepared if p.ok and not p.example]
     assert len(good) == count, [p.problems for p in prepared if not p.ok][:3]
 
-    async def healthz(_: object) -> None:
-        (await client.get("/healthz")).raise_for_status()
+    path = "/subjects:batch" if kind is Kind.subjects else "/cadres:batch"
 
-    stages["http_healthz"] = Stage(count, await in_parallel(range(count), args.concurrency, healthz))
+    async def refused(batch: Sequence[Prepared]) -> None:
+        response = await client.post(path, json={"rows": [refused_body(kind, item.body) for item in batch]})
+        assert response.status_code == 200, response.text
+        assert all(r["status"] == 422 for r in response.json()["results"]), response.text[:500]
 
-    path = "/subjects" if kind is Kind.subjects else "/cadres"
-
-    async def refused(item: Prepared) -> None:
-        response = await client.post(path, json=refused_body(kind, item.body))
-        assert response.status_code == 422, response.text
-
-    stages["http_validation"] = Stage(count, await in_parallel(good, args.concurrency, refused))
+    batches = chunks(good, args.batch_size)
+    stages["http_validation"] = Stage(count, await in_parallel(batches, args.concurrency, refused))
 
     handled, _ = read_rows(kind, handled_list, TODAY)
-    stages["handler"] = await handler_stage(service, kind, handled, args.concurrency)
+    stages["handler"] = await handler_stage(service, kind, handled, args)
 
     profiles: dict[str, Any] = {}
     importer_profile = cProfile.Profile() if args.profile else None
@@ -353,7 +376,9 @@ async def measure_list(
     if importer_profile is not None:
         importer_profile.enable()
     began = time.perf_counter()
-    summary = await import_file(kind, imported_list, client, today=TODAY, concurrency=args.concurrency)
+    summary = await import_file(
+        kind, imported_list, client, today=TODAY, concurrency=args.concurrency, batch_size=args.batch_size
+    )
     seconds = time.perf_counter() - began
     if importer_profile is not None:
         importer_profile.disable()
@@ -365,6 +390,8 @@ async def measure_list(
     stages["import"] = Stage(
         count, seconds, {"outcomes": {status.value: counts[status] for status in Status if counts[status]}}
     )
+    stages["import_cli"] = await import_cli(kind, cli_list, service.url, folder, args, count)
+    stages["api_generated"] = await api_generated(kind, client, args, count)
     result: dict[str, Any] = {
         "rows": count,
         "imported": counts[Status.imported],
@@ -373,6 +400,51 @@ async def measure_list(
     if profiles:
         result["profiles"] = profiles
     return result
+
+
+async def import_cli(
+    kind: Kind, path: Path, url: str, folder: Path, args: argparse.Namespace, count: int
+) -> Stage:
+    """`carepair import` in a process of its own; the seconds from start to exit."""
+    token = folder / "operator.token"
+    token.write_text(auth_headers("pairing")["Authorization"].removeprefix("Bearer "), encoding="utf-8")
+    command = [
+        sys.executable, "-m", "carepair", "import", kind.value, str(path), "--url", url,
+        "--token-file", str(token), "--actor", "operator:bench", "--report", str(folder / "report.csv"),
+        "--batch-size", str(args.batch_size), "--concurrency", str(args.concurrency),
+    ]
+    began = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=ROOT
+    )
+    output, _ = await process.communicate()
+    seconds = time.perf_counter() - began
+    if process.returncode != 0:
+        raise RuntimeError(f"carepair import exited {process.returncode}: {output.decode()[-2000:]}")
+    return Stage(count, seconds, {"process": "carepair import, a process of its own (start-up included)"})
+
+
+async def api_generated(kind: Kind, client: httpx.AsyncClient, args: argparse.Namespace, count: int) -> Stage:
+    """The generated county's people through `POST /subjects:batch` or `/cadres:batch`."""
+    scale = province.SCALES["county"]
+    people = (
+        province.subjects(scale, args.seed, TODAY, count)
+        if kind is Kind.subjects
+        else province.cadres(scale, args.seed, TODAY, count)
+    )
+    bodies = [person.model_dump(mode="json") for person in people]
+    path = "/subjects:batch" if kind is Kind.subjects else "/cadres:batch"
+    refused: Counter[str] = Counter()
+
+    async def send(batch: Sequence[dict[str, Any]]) -> None:
+        response = await client.post(path, json={"rows": list(batch)})
+        response.raise_for_status()
+        for result in response.json()["results"]:
+            if result["status"] != 201:
+                refused[result["error"]["code"]] += 1
+
+    seconds = await in_parallel(chunks(bodies, args.batch_size), args.concurrency, send)
+    return Stage(len(bodies), seconds, {"refused": dict(refused), "seed": args.seed})
 
 
 async def _enable(profile: cProfile.Profile) -> None:
@@ -440,6 +512,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "subjects": args.subjects,
             "cadres": args.cadres,
             "concurrency": args.concurrency,
+            "batch_size": args.batch_size,
             "profile": args.profile,
             "service": "uvicorn in a thread of the bench's process (one GIL with the importer)",
             "service_loop": "uvloop" if _version("uvloop") else "asyncio",

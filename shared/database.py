@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
@@ -67,14 +68,21 @@ def dialect_insert(dialect_name: str) -> Any:
 
 def create_engine_for(url: URL, *, pool_size: int = 10) -> AsyncEngine:
     """Creates the async engine a service runs on; SQLite gets WAL and a busy timeout."""
+    json = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if is_sqlite(url):
-        engine = create_async_engine(async_url(url), connect_args={"timeout": 30})
+        engine = create_async_engine(async_url(url), connect_args={"timeout": 30}, **json)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # pre_ping: after a database restart, pooled connections are dead; test before use.
     return create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **json
     )
+
+
+def _json_text(value: Any) -> str:
+    """JSON columns are written and read with orjson: every event read is a document to parse,
+    by each of the relay, the read models' consumers and the command that loads a stream."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:

@@ -11,7 +11,8 @@ speaks SQL: the SQL and in-memory registries (`services/pairing/adapters/`) run 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 T = TypeVar("T")
+C = TypeVar("C")
 ATTEMPTS = 3
 
 
@@ -94,6 +96,33 @@ async def register_subject(deps: PairingDeps, command: RegisterSubject, meta: Me
     return await deps.repo.append_subject(state, events, meta)
 
 
+async def register_subjects(
+    deps: PairingDeps, commands: Sequence[RegisterSubject], meta: Metadata
+) -> list[AppendResult | Exception]:
+    """Registers many subjects, each decided alone; a refused one fails alone (its exception).
+
+    Their streams are read in one query and their appends start together, so the store commits
+    them in a transaction or two and the key store makes their data keys in one statement.
+    """
+    states = await deps.repo.subjects([c.subject_id for c in commands])
+
+    async def one(command: RegisterSubject) -> AppendResult:
+        state = states[command.subject_id]
+        events = subjects.decide_register(state, command, deps.today())
+        return await deps.repo.append_subject(state, events, meta)
+
+    return await _each(one, commands)
+
+
+async def _each(work: Callable[[C], Awaitable[T]], commands: Sequence[C]) -> list[T | Exception]:
+    """`work` for every command at once; each one's result, or the exception it raised."""
+    outcomes = await asyncio.gather(*(work(c) for c in commands), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome  # cancelled, or the process is stopping: not a row's refusal
+    return outcomes  # type: ignore[return-value]
+
+
 async def change_subject_details(
     deps: PairingDeps, command: ChangeSubjectDetails, meta: Metadata
 ) -> AppendResult:
@@ -128,6 +157,19 @@ async def decide_review(deps: PairingDeps, command: DecideReview, meta: Metadata
 async def register_cadre(deps: PairingDeps, command: RegisterCadre, meta: Metadata) -> AppendResult:
     state = await deps.repo.cadre(command.cadre_id)
     return await deps.repo.append_cadre(state, cadres.decide_register(state, command), meta)
+
+
+async def register_cadres(
+    deps: PairingDeps, commands: Sequence[RegisterCadre], meta: Metadata
+) -> list[AppendResult | Exception]:
+    """Registers many cadres as `register_subjects` registers subjects."""
+    states = await deps.repo.cadres([c.cadre_id for c in commands])
+
+    async def one(command: RegisterCadre) -> AppendResult:
+        state = states[command.cadre_id]
+        return await deps.repo.append_cadre(state, cadres.decide_register(state, command), meta)
+
+    return await _each(one, commands)
 
 
 async def retire_cadre(deps: PairingDeps, command: RetireCadre, meta: Metadata) -> AppendResult:

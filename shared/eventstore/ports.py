@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from shared.contracts.base import EventPayload
 from shared.eventstore.envelope import AppendResult, Metadata, StoredEvent
@@ -17,6 +17,25 @@ ANY_VERSION = -1
 #: A write that commits in the same transaction as an append (a read-model row, a checkpoint).
 #: It receives the store's own connection object; it must not commit.
 Effect = Callable[[Any], Awaitable[None]]
+
+#: Runs a run of effects at once: each effect's failure (the exception calling it alone would
+#: raise) or None, in order. See `GroupedEffect`.
+Together = Callable[[Any, Sequence[Any]], Awaitable[list[Exception | None]]]
+
+
+@runtime_checkable
+class GroupedEffect(Protocol):
+    """An effect that can run at once with the effects next to it in a batch sharing its `together`.
+
+    `together(conn, effects)` must leave exactly what calling each effect in turn would, and
+    return for each the exception that call would raise (None when it passes), leaving nothing
+    of a failed one. When it raises instead, the batch runs again calling each effect alone.
+    The store groups only neighbours, so no other effect runs between members of a group.
+    """
+
+    together: Together
+
+    def __call__(self, conn: Any) -> Awaitable[None]: ...
 
 
 class Sealer(Protocol):

@@ -46,7 +46,7 @@ from shared.contracts.base import EventPayload
 from shared.eventstore.envelope import AppendResult, Metadata, StoredEvent, utcnow
 from shared.eventstore.errors import ConcurrencyConflict, StoreClosed, StoreUnavailable
 from shared.eventstore.limits import DEFAULT_MAX_EVENT_BYTES, encode_checked
-from shared.eventstore.ports import ANY_VERSION, CommitSignal, Effect, Sealer
+from shared.eventstore.ports import ANY_VERSION, CommitSignal, Effect, Sealer, Together
 from shared.eventstore.schema import event_positions, events
 
 # A lone request goes to a function of four plain statements; a batch goes to the set-based
@@ -97,6 +97,57 @@ Outcome = tuple["_Request", "AppendResult | BaseException"]
 
 class _EffectRaised(Exception):
     """An effect raised in a batch run without savepoints: roll it back and run it with them."""
+
+
+async def _effect_alone(conn: AsyncConnection, effect: Effect) -> None:
+    """Runs an effect in a batch without savepoints; a raise rolls the batch back (`_EffectRaised`)."""
+    try:
+        await effect(conn)
+    except Exception as exc:
+        if conn.invalidated or _lost(exc):
+            raise  # the connection is gone: the whole batch is unavailable
+        raise _EffectRaised from exc
+
+
+class _Group:
+    """Neighbouring effects of a batch that share a `together` (`GroupedEffect`), run at once."""
+
+    def __init__(self) -> None:
+        self._together: Together | None = None
+        self._members: list[tuple[int, Effect]] = []
+
+    def joins(self, effect: Effect, index: int) -> bool:
+        """Adds `effect` when it runs together with the group's; False otherwise."""
+        together = getattr(effect, "together", None)
+        if self._together is None or together != self._together:
+            return False
+        self._members.append((index, effect))
+        return True
+
+    def starts(self, effect: Effect, index: int) -> bool:
+        """Starts a new group with `effect` if it can run together with others (the group is empty)."""
+        together = getattr(effect, "together", None)
+        if together is None:
+            return False
+        self._together, self._members = together, [(index, effect)]
+        return True
+
+    async def run(self, conn: AsyncConnection) -> dict[int, BaseException]:
+        """Runs the group's effects at once; the refusals by request index. Empties the group."""
+        together, members = self._together, self._members
+        self._together, self._members = None, []
+        if together is None or not members:
+            return {}
+        if len(members) == 1:
+            await _effect_alone(conn, members[0][1])
+            return {}
+        try:
+            failures = await together(conn, [effect for _, effect in members])
+        except Exception as exc:
+            if conn.invalidated or _lost(exc):
+                raise
+            raise _EffectRaised from exc
+        return {index: failure for (index, _), failure in zip(members, failures, strict=True) if failure}
 
 
 @dataclass(slots=True, eq=False)
@@ -374,7 +425,9 @@ class SqlEventStore:
         An effect runs only for a request whose version matched, after the lock is taken and
         before any event is inserted. With `savepoints`, each runs in a savepoint of its own: an
         effect that raises refuses its own request and leaves nothing behind. Without, the first
-        effect that raises stops the batch (`_EffectRaised`) and rolls it back. The requests
+        effect that raises stops the batch (`_EffectRaised`) and rolls it back; neighbouring
+        effects that can run together (`GroupedEffect`: a run of registrations, say) run in one
+        call, which refuses its own failures one by one. The requests
         still standing go to the append function in the same transaction, in one statement;
         under the lock it sees the versions checked here, and places its positions after the
         locked `last`.
@@ -384,6 +437,7 @@ class SqlEventStore:
         async with self._transaction() as conn:
             locked = (await conn.exec_driver_sql(_LOCK_STREAMS_SQL, (stream_ids,))).one()
             versions = dict(zip(stream_ids, locked.versions, strict=True))
+            group = _Group()  # neighbouring effects that run together
             for index, request in enumerate(batch):
                 current = versions[request.stream_id]
                 expected = request.expected_version
@@ -395,13 +449,15 @@ class SqlEventStore:
                     failure = await self._run_effect(conn, request)
                     if failure is not None:
                         refused[index] = failure
+                elif group.joins(request.effect, index):
+                    continue
                 else:
-                    try:
-                        await request.effect(conn)
-                    except Exception as exc:
-                        if conn.invalidated or _lost(exc):
-                            raise  # the connection is gone: the whole batch is unavailable
-                        raise _EffectRaised from exc
+                    refused.update(await group.run(conn))
+                    if group.starts(request.effect, index):
+                        continue
+                    await _effect_alone(conn, request.effect)
+            if not savepoints:
+                refused.update(await group.run(conn))
             standing = [r for index, r in enumerate(batch) if index not in refused]
             appended: list[Outcome] = []
             if standing:

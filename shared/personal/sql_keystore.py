@@ -31,8 +31,6 @@ data_keys = sa.Table(
 
 # Stays under SQLite's oldest bound-parameter limit (999); one query up to this many persons.
 _BATCH = 900
-# Rows per insert: six parameters each, under the same limit.
-_INSERT_BATCH = 150
 
 
 class UnknownMasterKey(LookupError):
@@ -86,11 +84,9 @@ class SqlKeyStore:
         # each other instead of deadlocking.
         missing = sorted(pid for pid, row in found.items() if row is None)
         if missing:
-            async with self.engine.begin() as conn:
-                for start in range(0, len(missing), _INSERT_BATCH):
-                    rows = [self._new_row(pid) for pid in missing[start : start + _INSERT_BATCH]]
-                    insert = self._insert(data_keys).values(rows)
-                    await conn.execute(insert.on_conflict_do_nothing(index_elements=["person_id"]))
+            insert = self._insert(data_keys).on_conflict_do_nothing(index_elements=["person_id"])
+            async with self.engine.begin() as conn:  # executemany: batched into multi-row inserts
+                await conn.execute(insert, [self._new_row(pid) for pid in missing])
             found.update(await self._read(missing))
         keys: dict[str, DataKey | None] = {}
         for pid, row in found.items():

@@ -141,17 +141,83 @@ class SqlRegistries:
             yield SqlRegistryReader(conn)
 
     def effect(self, changes: Sequence[RegistryChange], check: Check | None = None) -> Effect:
-        fingerprints = self.fingerprints
+        return _Changes(self, changes, check)
 
-        async def apply(conn: AsyncConnection | None) -> None:
-            if conn is None:
-                raise TypeError("the SQL registries change only inside a SQL store's append")
-            if check is not None:
-                await check(SqlRegistryReader(conn))
-            for change in changes:
-                await _apply(conn, fingerprints, change)
+    async def together(self, conn: AsyncConnection, effects: Sequence[Any]) -> list[Exception | None]:
+        """New registrations at once: the claims in one insert each, then the rows of those that won.
 
-        return apply
+        What running each in turn does: a claim refused by a committed row, or by an earlier
+        registration of the run, refuses its registration, which then changes nothing.
+        """
+        failures: list[Exception | None] = [None] * len(effects)
+        subjects = [(i, c) for i, e in enumerate(effects) for c in e.changes if isinstance(c, ClaimIdNumber)]
+        cadres = [(i, c) for i, e in enumerate(effects) for c in e.changes if isinstance(c, ClaimCadre)]
+        fingerprint = self.fingerprints
+        won = await _claim_many(
+            conn,
+            subject_fingerprints,
+            "subject_id",
+            [(fingerprint.of_id_number(c), c.subject_id) for _, c in subjects],
+        )
+        for i, subject_claim in subjects:
+            if subject_claim.subject_id not in won:
+                failures[i] = subject_claim.refused()
+        won = await _claim_many(
+            conn, cadre_fingerprints, "cadre_id", [(fingerprint.of_cadre(c), c.cadre_id) for _, c in cadres]
+        )
+        for i, cadre_claim in cadres:
+            if cadre_claim.cadre_id not in won:
+                failures[i] = cadre_claim.refused()
+        standing = [e for i, e in enumerate(effects) if failures[i] is None]
+        members = [
+            {"subject_id": c.subject_id, "household_id": c.household_id}
+            for e in standing
+            for c in e.changes
+            if isinstance(c, JoinHousehold)
+        ]
+        enrolled = [cadre_row(c.entry) for e in standing for c in e.changes if isinstance(c, EnrolCadre)]
+        for table, rows in ((household_members, members), (cadre_registry, enrolled)):
+            if rows:
+                await conn.execute(sa.insert(table), rows)
+        return failures
+
+
+async def _claim_many(
+    conn: AsyncConnection, table: sa.Table, key: str, claims: list[tuple[str, str]]
+) -> set[str]:
+    """Inserts (fingerprint, owner) rows, skipping any a unique key refuses; the owners that won."""
+    if not claims:
+        return set()
+    rows = [{"fingerprint": fingerprint, key: owner} for fingerprint, owner in claims]
+    # One statement, sent as executemany: SQLAlchemy batches the rows into multi-row inserts
+    # with a cached compilation, in the order given (the first claim of a fingerprint wins).
+    insert = dialect_insert(conn.dialect.name)(table).on_conflict_do_nothing().returning(table.c[key])
+    return set((await conn.execute(insert, rows)).scalars())
+
+
+# The changes a registration makes, which a run of registrations makes at once (`together`).
+_REGISTERING = (ClaimIdNumber, JoinHousehold, ClaimCadre, EnrolCadre)
+
+
+class _Changes:
+    """An append's registry changes (and check); new registrations also run together."""
+
+    def __init__(
+        self, registries: SqlRegistries, changes: Sequence[RegistryChange], check: Check | None
+    ) -> None:
+        self.changes = changes
+        self.check = check
+        self.fingerprints = registries.fingerprints
+        if check is None and changes and all(isinstance(c, _REGISTERING) for c in changes):
+            self.together = registries.together
+
+    async def __call__(self, conn: AsyncConnection | None) -> None:
+        if conn is None:
+            raise TypeError("the SQL registries change only inside a SQL store's append")
+        if self.check is not None:
+            await self.check(SqlRegistryReader(conn))
+        for change in self.changes:
+            await _apply(conn, self.fingerprints, change)
 
 
 async def available_cadres(conn: AsyncConnection, unit_id: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
@@ -27,6 +28,7 @@ from services.pairing.domain.identity import check_phone, check_resident_id
 from services.pairing.entrypoints.schemas import (
     Accepted,
     CadreCreate,
+    CadreRows,
     PairingCreate,
     PairingEnd,
     Placement,
@@ -37,6 +39,7 @@ from services.pairing.entrypoints.schemas import (
     SituationChange,
     SubjectCreate,
     SubjectFields,
+    SubjectRows,
     SuggestionAcceptance,
     SuggestionRequest,
     Transfer,
@@ -44,6 +47,7 @@ from services.pairing.entrypoints.schemas import (
 from services.pairing.views import suggestions
 from shared.eventstore import AppendResult
 from shared.runtime.web import deps_of
+from shared.web import batch
 from shared.web.actor import CommandMeta
 from shared.web.consistency import POSITION_HEADER, ConsistentRead, format_token
 from shared.web.errors import ApiError
@@ -91,9 +95,45 @@ def checked_subject_fields(body: SubjectFields) -> dict[str, object]:
 async def register_subject(
     body: SubjectCreate, meta: CommandMeta, request: Request, response: Response
 ) -> Accepted:
-    subject_id = body.subject_id or f"s-{uuid.uuid4()}"
-    command = RegisterSubject(subject_id=subject_id, **checked_subject_fields(body))
-    return accepted(response, subject_id, await handlers.register_subject(deps(request), command, meta))
+    command = subject_command(body)
+    result = await handlers.register_subject(deps(request), command, meta)
+    return accepted(response, command.subject_id, result)
+
+
+def subject_command(raw: object) -> RegisterSubject:
+    body = SubjectCreate.model_validate(raw)
+    return RegisterSubject(subject_id=body.subject_id or f"s-{uuid.uuid4()}", **checked_subject_fields(body))
+
+
+@router.post(
+    "/subjects:batch", response_model=batch.BatchAnswer, summary="Register many subjects (an import)"
+)
+async def register_subjects(
+    body: SubjectRows, meta: CommandMeta, request: Request, response: Response
+) -> batch.BatchAnswer:
+    """Each row is checked and registered as `POST /subjects` would, and answered on its own."""
+    rows = [batch.parse_row(subject_command, raw) for raw in body.rows]
+    commands = [row for row in rows if isinstance(row, RegisterSubject)]
+    results = iter(await handlers.register_subjects(deps(request), commands, meta))
+    outcomes = [
+        (row.subject_id, _token(next(results))) if isinstance(row, RegisterSubject) else (None, row)
+        for row in rows
+    ]
+    return await _answered(request, response, outcomes)
+
+
+def _token(result: AppendResult | Exception) -> str | Exception:
+    return result if isinstance(result, Exception) else format_token("pairing", result.last_position)
+
+
+async def _answered(
+    request: Request, response: Response, outcomes: Sequence[tuple[str | None, str | Exception]]
+) -> batch.BatchAnswer:
+    answer = await batch.answer(request, outcomes)
+    positions = [r.position for r in answer.results if r.position is not None]
+    if positions:
+        response.headers[POSITION_HEADER] = max(positions, key=lambda t: int(t.rsplit(":", 1)[1]))
+    return answer
 
 
 @router.put("/subjects/{subject_id}/details", response_model=Accepted)
@@ -133,11 +173,32 @@ async def decide_review(
 async def register_cadre(
     body: CadreCreate, meta: CommandMeta, request: Request, response: Response
 ) -> Accepted:
-    cadre_id = body.cadre_id or f"c-{uuid.uuid4()}"
+    command = cadre_command(body)
+    return accepted(response, command.cadre_id, await handlers.register_cadre(deps(request), command, meta))
+
+
+def cadre_command(raw: object) -> RegisterCadre:
+    body = CadreCreate.model_validate(raw)
     values = body.model_dump(exclude={"cadre_id"})
     values["phone"] = check_phone(body.phone)
-    command = RegisterCadre(cadre_id=cadre_id, **values)
-    return accepted(response, cadre_id, await handlers.register_cadre(deps(request), command, meta))
+    return RegisterCadre(cadre_id=body.cadre_id or f"c-{uuid.uuid4()}", **values)
+
+
+@router.post(
+    "/cadres:batch", response_model=batch.BatchAnswer, summary="Register many cadres (an import)"
+)
+async def register_cadres(
+    body: CadreRows, meta: CommandMeta, request: Request, response: Response
+) -> batch.BatchAnswer:
+    """Each row is checked and registered as `POST /cadres` would, and answered on its own."""
+    rows = [batch.parse_row(cadre_command, raw) for raw in body.rows]
+    commands = [row for row in rows if isinstance(row, RegisterCadre)]
+    results = iter(await handlers.register_cadres(deps(request), commands, meta))
+    outcomes = [
+        (row.cadre_id, _token(next(results))) if isinstance(row, RegisterCadre) else (None, row)
+        for row in rows
+    ]
+    return await _answered(request, response, outcomes)
 
 
 @router.post("/cadres/{cadre_id}/retirement", response_model=Accepted)

@@ -23,6 +23,7 @@ from services.pairing.domain.commands import (
     SubjectTerms,
     TransferTerms,
 )
+from shared.web.batch import rows_field
 from shared.web.bodies import RequestBody
 
 Id = Field(min_length=1, max_length=64)
@@ -40,6 +41,12 @@ class SubjectCreate(SubjectFields):
     subject_id: str | None = Field(None, max_length=64, description="client-chosen id makes retries safe")
 
 
+class SubjectRows(Body):
+    """Many subjects at once (an import): each row a `SubjectCreate`, checked and answered alone."""
+
+    rows: list[dict[str, Any]] = rows_field("each row as the body of POST /subjects")
+
+
 class SituationChange(Body, SituationTerms):
     pass
 
@@ -54,6 +61,12 @@ class CadreFields(Body, CadreTerms):
 
 class CadreCreate(CadreFields):
     cadre_id: str | None = Field(None, max_length=64)
+
+
+class CadreRows(Body):
+    """Many cadres at once (an import): each row a `CadreCreate`, checked and answered alone."""
+
+    rows: list[dict[str, Any]] = rows_field("each row as the body of POST /cadres")
 
 
 class Retirement(Body, RetirementTerms):

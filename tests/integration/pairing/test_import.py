@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,6 +18,7 @@ from fastapi import FastAPI
 
 from services.pairing.bootstrap import create_app
 from services.pairing.entrypoints.importer.cli import Status, Summary, import_file
+from services.pairing.entrypoints.importer.rows import Checker
 from services.pairing.entrypoints.importer.template import CADRES, SUBJECTS, Kind
 from services.pairing.settings import PairingSettings
 from shared.clock import ManualClock
@@ -251,7 +253,7 @@ async def test_a_person_registered_earlier_through_the_api_is_skipped(
 
 
 class FailingAfter(httpx.AsyncBaseTransport):
-    """The service goes away after `posts` registrations: every later request cannot connect."""
+    """The service goes away after `posts` requests that register: every later one cannot connect."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, posts: int) -> None:
         self.inner = inner
@@ -270,10 +272,10 @@ async def test_a_service_that_goes_down_loses_nothing_and_a_rerun_finishes(
 ) -> None:
     monkeypatch.setattr("services.pairing.entrypoints.importer.cli.asyncio.sleep", _no_wait)
     path = write_csv(tmp_path / "s.csv", SUBJECTS.headers, [subject(n) for n in range(20)])
-    transport = FailingAfter(httpx.ASGITransport(app=sqlite_running.app), posts=8)
+    transport = FailingAfter(httpx.ASGITransport(app=sqlite_running.app), posts=2)
     headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}", "Carepair-Actor": "operator:test"}
     async with httpx.AsyncClient(transport=transport, base_url="http://svc", headers=headers) as flaky:
-        broken = await import_file(Kind.subjects, path, flaky, today=TODAY, concurrency=2)
+        broken = await import_file(Kind.subjects, path, flaky, today=TODAY, concurrency=2, batch_size=4)
     counts = broken.counts
     assert counts[Status.imported] == 8 and counts[Status.not_sent] == 12 and counts[Status.failed] == 0
     assert "无法连接配对服务" in broken.halted
@@ -308,3 +310,86 @@ async def test_two_thousand_rows_of_csv_import_with_progress(sqlite_running: Run
     lines = progress.getvalue().splitlines()
     assert len(lines) >= 10
     assert lines[-1].startswith("导入 2000/2000 [") and "成功 2000 跳过 0 错误 0" in lines[-1]
+
+
+class Busy(httpx.AsyncBaseTransport):
+    """In front of the real app: answers 413 to a batch over `most` rows, and the first time
+    each of `busy` rows arrives, answers that row 503 as a service whose database restarts."""
+
+    def __init__(self, app: FastAPI, *, most: int, busy: set[str]) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.most = most
+        self.busy = set(busy)
+        self.sizes: list[int] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "POST":
+            return await self.inner.handle_async_request(request)
+        rows = json.loads(request.content)["rows"]
+        self.sizes.append(len(rows))
+        if len(rows) > self.most:
+            return httpx.Response(413, json={"error": {"code": "too_large", "message": "too large"}})
+        held = [i for i, row in enumerate(rows) if row["name"] in self.busy]
+        self.busy -= {rows[i]["name"] for i in held}
+        passed = [row for i, row in enumerate(rows) if i not in held]
+        answered = iter([])
+        if passed:
+            forwarded = httpx.Request("POST", request.url, headers=request.headers, json={"rows": passed})
+            response = await self.inner.handle_async_request(forwarded)
+            await response.aread()
+            answered = iter(response.json()["results"])
+        unavailable = {"code": "store_unavailable", "message": "the database is unavailable"}
+        results = [
+            {"index": i, "status": 503, "error": unavailable} if i in held else {**next(answered), "index": i}
+            for i in range(len(rows))
+        ]
+        return httpx.Response(200, json={"results": results})
+
+
+async def test_rows_the_service_could_not_take_are_sent_again_and_a_batch_too_large_is_halved(
+    sqlite_running: Running, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("services.pairing.entrypoints.importer.cli.asyncio.sleep", _no_wait)
+    rows = [subject(n) for n in range(10)]
+    path = write_csv(tmp_path / "s.csv", SUBJECTS.headers, rows)
+    transport = Busy(sqlite_running.app, most=3, busy={rows[1]["姓名"], rows[7]["姓名"]})
+    headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}", "Carepair-Actor": "operator:test"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc", headers=headers) as client:
+        summary = await import_file(Kind.subjects, path, client, today=TODAY, concurrency=1, batch_size=5)
+    assert summary.counts[Status.imported] == 10 and summary.complete, problems(summary)
+    assert transport.sizes[0] == 5 and max(transport.sizes) == 5 and 1 in transport.sizes
+    rerun = await import_file(Kind.subjects, path, sqlite_running.client, today=TODAY)
+    assert rerun.counts[Status.skipped] == 10  # each registered once, the rows sent again included
+
+
+async def test_good_rows_are_sent_while_the_rest_of_the_file_is_checked(
+    sqlite_running: Running, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[int] = []
+    first_post: list[int] = []
+    original = Checker.prepare
+
+    def recording(self: Checker, row: Any) -> Any:
+        checked.append(row.number)
+        return original(self, row)
+
+    class Watching(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.ASGITransport(app=sqlite_running.app)
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.method == "POST" and not first_post:
+                first_post.append(len(checked))
+            return await self.inner.handle_async_request(request)
+
+    monkeypatch.setattr(Checker, "prepare", recording)
+    rows = [subject(n) for n in range(200)]
+    rows[150]["身份证号"] = "62292520100101001"  # one bad row late in the file
+    path = write_csv(tmp_path / "s.csv", SUBJECTS.headers, rows)
+    headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}", "Carepair-Actor": "operator:test"}
+    async with httpx.AsyncClient(transport=Watching(), base_url="http://svc", headers=headers) as client:
+        summary = await import_file(Kind.subjects, path, client, today=TODAY, batch_size=10)
+    assert first_post and first_post[0] < 200  # the first batch left before the last row was checked
+    assert checked == sorted(checked) and len(checked) == 200
+    assert (summary.counts[Status.imported], summary.counts[Status.failed]) == (199, 1)
+    assert [number for number, _, _ in problems(summary)] == [152]  # row 2 is the first data row

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 
 from services.pairing.entrypoints.schemas import CadreCreate, PairingCreate, SubjectCreate
 from services.visits.entrypoints.api import VisitCreate
+from shared.web import bodies
 from shared.web.errors import install_error_handlers
 
 
@@ -119,3 +125,38 @@ async def test_the_refusal_is_a_422_in_the_one_error_shape() -> None:
     error = answer.json()["error"]
     assert error["code"] == "invalid_input"
     assert any("U+0000" in d["problem"] for d in error["details"]), error
+
+
+def test_exactly_the_control_characters_of_the_rule_are_refused() -> None:
+    """Unicode's C0 and C1 controls and DEL (the Cc category), but tab and line breaks."""
+    for code in range(0x250):
+        char = chr(code)
+        refused = unicodedata.category(char) == "Cc" and char not in "\t\n\r"
+        try:
+            PairingCreate.model_validate({"subject_id": f"s{char}1", "cadre_id": "c-1"})
+        except ValidationError as exc:
+            assert refused, f"U+{code:04X} refused: {exc}"
+            assert f"U+{code:04X}" in str(exc)
+        else:
+            assert not refused, f"U+{code:04X} let through"
+
+
+_CHARS = ["a", "马", "\t", "\n", "\x00", "\x1f", "\x7f", "\x85", "\x9f", "\xa0"]
+_TEXTS = st.text(alphabet=st.sampled_from(_CHARS))
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | _TEXTS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXTS, inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@given(_JSON)
+def test_the_fast_pass_and_the_naming_walk_agree(value: Any) -> None:
+    """The fast pass decides; the walk that names the place must refuse exactly what it refuses."""
+    try:
+        bodies._walk(value, "", 0)
+    except PydanticCustomError:
+        walked = False
+    else:
+        walked = True
+    assert bodies._fine(value, 0) is walked

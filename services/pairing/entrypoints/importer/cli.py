@@ -2,14 +2,18 @@
 
     carepair import template subjects|cadres FILE.xlsx [--force]
     carepair import subjects|cadres FILE [--url URL] [--token-file PATH] [--actor NAME]
-                                          [--report REPORT.csv] [--concurrency 8]
+                                          [--report REPORT.csv] [--batch-size 200]
+                                          [--concurrency 2]
 
-Every row is checked first; rows with problems are not sent. Good rows are sent to the pairing
-service a few at a time. No id is chosen by the importer: the service refuses a person it
-already has (same ID number; for a cadre, same name, birth date and unit), and such a row is
-counted as 已存在，跳过. So a run that stopped half-way, or the same file imported again,
-finishes without duplicates. Exit status: 0 every row imported or skipped, 1 some rows were not
-imported (see the report), 2 the file (or the token file) cannot be read.
+The whole file is read first (a file that cannot be used sends nothing); its rows are then
+checked in order, and rows with problems are not sent. Good rows are sent to the pairing
+service while the next ones are checked, in batches (`POST /subjects:batch`, `/cadres:batch`,
+200 rows each, two in flight), and the service answers each row on its own. No id is chosen by
+the importer: the service refuses a person it already has (same ID number; for a cadre, same
+name, birth date and unit), and such a row is counted as 已存在，跳过. So a run that stopped
+half-way, or the same file imported again, finishes without duplicates. Exit status: 0 every
+row imported or skipped, 1 some rows were not imported (see the report), 2 the file (or the
+token file) cannot be read.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -33,18 +36,27 @@ from typing import Any, TextIO
 import httpx
 
 from services.pairing.entrypoints.importer.reader import FileProblem, open_table
-from services.pairing.entrypoints.importer.rows import REFUSAL_COLUMNS, Prepared, Problem, prepare_all
+from services.pairing.entrypoints.importer.rows import (
+    REFUSAL_COLUMNS,
+    Checker,
+    Prepared,
+    Problem,
+    is_example,
+    prepare_all,
+)
 from services.pairing.entrypoints.importer.template import SHEETS, Kind, write_template
 from shared.settings import programme_clock
+from shared.web.batch import MAX_ROWS
 
 DEFAULT_URL = "http://127.0.0.1:8081"
-DEFAULT_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = 2  # batches in flight: the service works on one while the next travels
+DEFAULT_BATCH = 200  # rows a request
 ATTEMPTS = 4
 REQUEST_TIMEOUT = 30.0
 ALREADY_THERE = {"subject_duplicate", "subject_exists", "cadre_duplicate", "cadre_exists"}
 RETRY_STATUS = {429, 502, 503, 504}
 REPORT_HEADER = ("行号", "列", "问题")
-PATHS = {Kind.subjects: "/subjects", Kind.cadres: "/cadres"}
+BATCH_PATHS = {Kind.subjects: "/subjects:batch", Kind.cadres: "/cadres:batch"}
 NOUNS = {Kind.subjects: "关爱对象", Kind.cadres: "结对干部"}
 
 
@@ -140,6 +152,14 @@ class Progress:
             self.stream.flush()
 
 
+@dataclass(frozen=True)
+class Sending:
+    """How rows travel: `batch_size` rows a request, `concurrency` requests in flight."""
+
+    concurrency: int = DEFAULT_CONCURRENCY
+    batch_size: int = DEFAULT_BATCH
+
+
 class Halt(Exception):
     """Nothing more can be sent: the service is down or does not accept the token."""
 
@@ -160,6 +180,7 @@ async def import_file(
     *,
     today: date,
     concurrency: int = DEFAULT_CONCURRENCY,
+    batch_size: int = DEFAULT_BATCH,
     progress: TextIO | None = None,
     live: bool | None = None,
     summary: Summary | None = None,
@@ -169,29 +190,56 @@ async def import_file(
     Raises `FileProblem` before anything is sent when the file cannot be used. The `summary`
     passed in (if any) is filled as rows finish, so an interrupted run can still report.
     """
-    prepared, encoding = read_rows(kind, path, today)
+    table = open_table(path, kind)
+    raw = list(table.rows)  # the whole file read first: a file that cannot be used sends nothing
     summary = summary if summary is not None else Summary(kind, path)
-    summary.encoding = encoding
-    rows = [p for p in prepared if not p.example]
-    summary.examples = len(prepared) - len(rows)
-    summary.total = len(rows)
+    summary.encoding = table.encoding
+    summary.examples = sum(1 for row in raw if is_example(row))
+    summary.total = len(raw) - summary.examples
     bar = Progress(progress, summary.total, live=live)
-    pending: list[Prepared] = []
-    for item in rows:
-        if item.ok:
-            pending.append(item)
-        else:
-            summary.outcomes.append(Outcome(item.number, Status.failed, tuple(item.problems)))
-            bar.add(Status.failed)
     sender = Sender(kind, client, summary, bar)
+    pending: list[Prepared] = []  # the good rows, in order, as they are checked
+    batches: asyncio.Queue[list[Prepared] | None] = asyncio.Queue(maxsize=max(1, concurrency))
+    checker = Checker(kind, today)
+
+    async def check() -> None:
+        """Checks the rows in order and hands each full batch of good rows to the senders."""
+        chunk: list[Prepared] = []
+        for count, row in enumerate(raw, start=1):
+            item = checker.prepare(row)
+            if item.example:
+                continue
+            if item.ok:
+                pending.append(item)
+                chunk.append(item)
+            else:
+                summary.outcomes.append(Outcome(item.number, Status.failed, tuple(item.problems)))
+                bar.add(Status.failed)
+            if len(chunk) >= batch_size:
+                await batches.put(chunk)
+                chunk = []
+            elif count % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # the batches in flight move on while the rows are checked
+        if chunk:
+            await batches.put(chunk)
+
+    async def checked_then_done() -> None:
+        try:
+            await check()
+        finally:
+            for _ in range(max(1, concurrency)):
+                await batches.put(None)
+
     try:
-        if pending:
-            await sender.check_reachable()
-            await sender.send_all(pending, concurrency)
+        await asyncio.gather(checked_then_done(), sender.send_all(batches, concurrency))
     finally:
         sender.mark_unsent(pending)
         bar.draw(final=True)
     return summary
+
+
+# Rows checked between two turns of the event loop, so that sending keeps pace with checking.
+_YIELD_EVERY = 20
 
 
 class Sender:
@@ -236,58 +284,106 @@ class Sender:
                     )
                 )
 
-    async def send_all(self, pending: list[Prepared], concurrency: int) -> None:
-        queue: Iterator[Prepared] = iter(pending)
+    async def send_all(self, batches: asyncio.Queue[list[Prepared] | None], concurrency: int) -> None:
+        """Sends the batches as they come, `concurrency` at a time, until each sender gets None.
+
+        The service is looked for before the first batch; once sending stops (the service is
+        down, the token refused), the batches still coming are taken and left unsent.
+        """
+        reached = asyncio.Lock()
+        looked = False
 
         async def worker() -> None:
-            for item in queue:  # one shared iterator: each row is taken by one worker
+            nonlocal looked
+            while (chunk := await batches.get()) is not None:
+                async with reached:
+                    if not looked:
+                        looked = True
+                        await self.check_reachable()
                 if self.summary.halted:
-                    return
-                outcome = await self.send(item)
-                if outcome is not None:
+                    continue
+                for outcome in await self.send(chunk):
                     self.record(outcome)
 
         await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
 
-    async def send(self, item: Prepared) -> Outcome | None:
-        """The row's outcome, or None when it was not sent because sending stopped."""
+    async def send(self, items: list[Prepared]) -> list[Outcome]:
+        """The outcomes of the rows sent; a row sending stopped before is left out (not sent).
+
+        The rows go as one batch; the service answers each row on its own. A row the service
+        could not take for now (busy, database down) is sent again with the next attempt, with
+        the others that are still waiting; a batch too large for one request is halved.
+        """
+        outcomes: list[Outcome] = []
+        waiting = list(items)
         delay = 0.5
         last = ""
         for attempt in range(ATTEMPTS):
             if self.summary.halted:
-                return None
+                return outcomes
             try:
-                response = await self.client.post(PATHS[self.kind], json=item.body, timeout=REQUEST_TIMEOUT)
+                body = {"rows": [item.body for item in waiting]}
+                response = await self.client.post(BATCH_PATHS[self.kind], json=body, timeout=REQUEST_TIMEOUT)
             except httpx.TimeoutException:
                 last = "等待配对服务应答超时，不能确定是否已导入"
             except httpx.TransportError as exc:
                 if attempt == ATTEMPTS - 1:
                     self.halt(self._unreachable(exc))
-                    return None
+                    return outcomes
                 last = f"连接中断（{type(exc).__name__}）"
             else:
-                if response.status_code not in RETRY_STATUS:
-                    return self.judge(item, response)
-                last = f"配对服务暂时不可用（HTTP {response.status_code}）"
-                delay = max(delay, _retry_after(response))
+                if response.status_code == 413 and len(waiting) > 1:
+                    half = len(waiting) // 2
+                    return [*outcomes, *await self.send(waiting[:half]), *await self.send(waiting[half:])]
+                if response.status_code == 200:
+                    waiting, last = self.judge_rows(waiting, response, outcomes)
+                    if not waiting:
+                        return outcomes
+                elif response.status_code not in RETRY_STATUS:
+                    # The request as a whole was refused: each of its rows is refused with it.
+                    error = _json(response).get("error") or {}
+                    outcomes += [self.judge(item, response.status_code, error) for item in waiting]
+                    return outcomes
+                else:
+                    last = f"配对服务暂时不可用（HTTP {response.status_code}）"
+                    delay = max(delay, _retry_after(response))
             await asyncio.sleep(min(delay, 10.0))
             delay *= 2
-        return Outcome(item.number, Status.not_sent, (Problem("", f"未导入：{last}。请重新运行导入"),))
+        problem = Problem("", f"未导入：{last}。请重新运行导入")
+        return [*outcomes, *(Outcome(item.number, Status.not_sent, (problem,)) for item in waiting)]
 
-    def judge(self, item: Prepared, response: httpx.Response) -> Outcome:
-        if response.status_code in (200, 201):
-            return Outcome(item.number, Status.imported, id=str(_json(response).get("id", "")))
-        error = _json(response).get("error") or {}
+    def judge_rows(
+        self, items: list[Prepared], response: httpx.Response, outcomes: list[Outcome]
+    ) -> tuple[list[Prepared], str]:
+        """Adds the outcome of every row answered; returns the rows to send again, and why."""
+        results = _json(response).get("results")
+        if not isinstance(results, list) or len(results) != len(items):
+            return items, "配对服务的应答不完整"
+        again: list[Prepared] = []
+        why = ""
+        for item, result in zip(items, results, strict=True):
+            status = int(result.get("status", 0)) if isinstance(result, dict) else 0
+            if status in RETRY_STATUS:
+                again.append(item)
+                why = f"配对服务暂时不可用（HTTP {status}）"
+            else:
+                error = result.get("error") or {}
+                outcomes.append(self.judge(item, status, error, str(result.get("id") or "")))
+        return again, why
+
+    def judge(self, item: Prepared, status: int, error: dict[str, Any], id_: str = "") -> Outcome:
+        if status in (200, 201):
+            return Outcome(item.number, Status.imported, id=id_)
         code = str(error.get("code", ""))
         if code in ALREADY_THERE:
             return Outcome(item.number, Status.skipped)
-        if response.status_code in (401, 403):
+        if status in (401, 403):
             self.halt(
-                f"配对服务不接受令牌（{code or response.status_code}）：请用 --token-file 指定"
+                f"配对服务不接受令牌（{code or status}）：请用 --token-file 指定"
                 " var/secrets/operator.token 或 CAREPAIR_DATA_DIR 下的操作员令牌"
             )
             return Outcome(item.number, Status.not_sent, (Problem("", "未导入：配对服务不接受令牌"),))
-        return Outcome(item.number, Status.failed, tuple(self.problems_of(response.status_code, error)))
+        return Outcome(item.number, Status.failed, tuple(self.problems_of(status, error)))
 
     def problems_of(self, status: int, error: dict[str, Any]) -> list[Problem]:
         """The service's refusal in the sheet's terms: each detail under its column."""
@@ -402,7 +498,13 @@ def _parser() -> argparse.ArgumentParser:
             "--report", type=Path, help="问题清单（CSV）；默认写在源文件旁：<文件名>_导入问题.csv"
         )
         command.add_argument(
-            "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="同时发送的行数（默认 8）"
+            "--batch-size", type=int, default=DEFAULT_BATCH, help=f"每批发送的行数（默认 {DEFAULT_BATCH}）"
+        )
+        command.add_argument(
+            "--concurrency",
+            type=int,
+            default=DEFAULT_CONCURRENCY,
+            help=f"同时发送的批数（默认 {DEFAULT_CONCURRENCY}）",
         )
     return parser
 
@@ -421,6 +523,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"carepair import: 读不到令牌文件 {args.token_file}：先运行 carepair up（会生成它），"
             "或用 --token-file 指定",
+            file=sys.stderr,
+        )
+        return 2
+    if not 1 <= args.batch_size <= MAX_ROWS or args.concurrency < 1:
+        print(
+            f"carepair import: --batch-size 取 1 到 {MAX_ROWS}，--concurrency 至少为 1",
             file=sys.stderr,
         )
         return 2
@@ -443,7 +551,8 @@ def main(argv: list[str] | None = None) -> int:
     headers = {"Authorization": f"Bearer {token}", "Carepair-Actor": actor}
     summary = Summary(kind, args.file)
     try:
-        asyncio.run(_run(kind, args.file, args.url, headers, args.concurrency, summary, today))
+        sending = Sending(args.concurrency, args.batch_size)
+        asyncio.run(_run(kind, args.file, args.url, headers, sending, summary, today))
     except FileProblem as exc:
         print(f"carepair import: {args.file}: {exc}", file=sys.stderr)
         return 2
@@ -464,13 +573,20 @@ async def _run(
     path: Path,
     url: str,
     headers: dict[str, str],
-    concurrency: int,
+    sending: Sending,
     summary: Summary,
     today: date,
 ) -> None:
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=REQUEST_TIMEOUT) as client:
         await import_file(
-            kind, path, client, today=today, concurrency=concurrency, progress=sys.stderr, summary=summary
+            kind,
+            path,
+            client,
+            today=today,
+            concurrency=sending.concurrency,
+            batch_size=sending.batch_size,
+            progress=sys.stderr,
+            summary=summary,
         )
 
 

@@ -128,22 +128,36 @@ def prepare_all(kind: Kind, rows: Iterable[Row], today: date) -> list[Prepared]:
 
     `today` is the programme's date, which eligibility (an orphan's 18th birthday) is judged on.
     """
-    prepared = [prepare(kind, row, today) for row in rows]
-    first_seen: dict[str, int] = {}
-    for item in prepared:
+    checker = Checker(kind, today)
+    return [checker.prepare(row) for row in rows]
+
+
+class Checker:
+    """Prepares a file's rows one after the other, each compared with the rows before it.
+
+    A person who appears twice is reported at the second row, so a row's problems are known as
+    soon as it is prepared: an import can send the rows checked while it checks the next ones.
+    """
+
+    def __init__(self, kind: Kind, today: date) -> None:
+        self.kind = kind
+        self.today = today
+        self._first_seen: dict[str, int] = {}
+
+    def prepare(self, row: Row) -> Prepared:
+        item = prepare(self.kind, row, self.today)
         if item.example or not item.duplicate_key:
-            continue
-        earlier = first_seen.setdefault(item.duplicate_key, item.number)
+            return item
+        earlier = self._first_seen.setdefault(item.duplicate_key, item.number)
         if earlier != item.number:
-            if kind is Kind.subjects:
-                item.problems.append(
-                    Problem("身份证号", f"与第{earlier}行的身份证号相同：同一人只能登记一次")
-                )
+            if self.kind is Kind.subjects:
+                same = f"与第{earlier}行的身份证号相同：同一人只能登记一次"
+                item.problems.append(Problem("身份证号", same))
             else:
                 item.problems.append(
                     Problem("姓名", f"与第{earlier}行是同一单位同名同出生日期的干部：同一人只能登记一次")
                 )
-    return prepared
+        return item
 
 
 # --- subjects -----------------------------------------------------------------------------

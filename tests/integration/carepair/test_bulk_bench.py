@@ -92,10 +92,13 @@ def test_a_load_registers_everyone_and_pairs_by_the_rules(base: URL, path: str) 
     assert not query(
         pairing, "SELECT cadre_id FROM active_pairings GROUP BY 1 HAVING count(DISTINCT household_id) > 1"
     )
-    placed = query(
-        pairing, "SELECT links::text FROM cadre_registry WHERE links::text LIKE '%village_codes\": [\"%'"
+    # A placed cadre's registry links are the one village placed on (units link three, or townships).
+    placed = one(
+        pairing,
+        "SELECT count(*) FROM cadre_registry WHERE json_array_length(links -> 'village_codes') = 1 "
+        "AND cadre_id IN (SELECT substr(stream_id, 7) FROM events WHERE event_type = 'CadrePlaced')",
     )
-    assert len(placed) >= loaded["counts"]["placed_cadres"]
+    assert placed == by_type.get("CadrePlaced", 0) == loaded["counts"]["placed_cadres"]
 
     # The read models, filled by the projection.
     assert one(pairing, "SELECT count(*) FROM subject_index") == PEOPLE

@@ -8,7 +8,8 @@ production, with a NATS server of its own unless `CAREPAIR_BENCH_NATS_URL` is se
 - samples the service's resident memory (RSS, from `/proc`) once it answers, while it catches
   up (its relay publishes the whole log to NATS, its reactor reads it, the daily round runs
   once at start) and after it has caught up;
-- times `GET /subjects/{id}/card` for `--reads` random subjects, then
+- times `GET /healthz` `--reads` times (the HTTP floor: the service's liveness, no table read),
+  then `GET /subjects/{id}/card` for `--reads` random subjects, then
   `GET /units/{unit_id}/pairings` for `--reads` random units (repeating units when there are
   fewer), one request at a time, after a short warm-up: p50, p95, p99 and max;
 - samples the memory again after the reads.
@@ -230,6 +231,7 @@ async def measure(base: URL, seed: int, nats_url: str, args: argparse.Namespace)
             print(f"caught up in {caught['seconds']} s, RSS {memory['caught_up']}", flush=True)
             reads: dict[str, Any] = {}
             for name, pool, route in (
+                ("healthz", ["-"], "/healthz"),  # the HTTP floor: a route that reads no table
                 ("card", subjects, "/subjects/{}/card"),
                 ("unit_pairings", units, "/units/{}/pairings"),
             ):

@@ -12,7 +12,10 @@ production, with a NATS server of its own unless `CAREPAIR_BENCH_NATS_URL` is se
   then `GET /subjects/{id}/card` for `--reads` random subjects, then
   `GET /units/{unit_id}/pairings` for `--reads` random units (repeating units when there are
   fewer), one request at a time, after a short warm-up: p50, p95, p99 and max;
-- samples the memory again after the reads.
+- samples the memory again after the reads;
+- calls the views in its own process, without HTTP, `--in-process` times each, in turns: a
+  card's two streams read one after the other (as before the one-query read), in one query
+  (`card_states`), and a unit's pairings.
 
 The result file goes to `bench/results/` with the machine's facts.
 """
@@ -30,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,9 +44,20 @@ import httpx
 import psycopg
 from sqlalchemy.engine import URL
 
-from bench.bulk import bench_master_key, databases, load
+from bench.bulk import TODAY, bench_master_key, databases, load
 from bench.infra import _version, code_version, contention, dsn, machine, nats_server, postgres_server_url
 from carepair.launcher.nats_server import free_port
+from services.pairing.adapters.registries import Fingerprints, SqlRegistries
+from services.pairing.adapters.repository import PairingRepository
+from services.pairing.bootstrap import fingerprint_secret
+from services.pairing.handlers import PairingDeps
+from services.pairing.views import cards
+from shared.clock import ManualClock
+from shared.contracts import CONTRACTS
+from shared.database import create_engine_for
+from shared.eventstore.opener import EventOpener
+from shared.eventstore.sql import SqlEventStore
+from shared.personal import CachingKeyStore, MasterKey, PayloadSealer, SqlKeyStore
 from tests.support.service_app import auth_headers, settings_values
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +73,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--load", action="store_true", help="load a fresh database first, and drop it after")
     parser.add_argument("--reads", type=int, default=3000, help="requests per route")
+    parser.add_argument(
+        "--in-process", type=int, default=1000, help="turns of the views called without HTTP (0: none)"
+    )
     parser.add_argument(
         "--catch-up-timeout", type=float, default=1800, help="seconds to wait for catching up"
     )
@@ -246,7 +263,58 @@ async def measure(base: URL, seed: int, nats_url: str, args: argparse.Namespace)
             print(f"after the reads, RSS {memory['after_reads']}", flush=True)
             result["reads"] = reads
             result["memory"] = memory
+    if args.in_process:
+        result["in_process"] = await in_process(base, seed, subjects, units, args.in_process)
     return result
+
+
+async def in_process(
+    base: URL, seed: int, subjects: list[str], units: list[str], count: int
+) -> dict[str, Any]:
+    """The views called in this process, without HTTP, with the service's own kind of dependencies:
+    a card as it read its two streams before (`repo.subject`, then `repo.cadre`), a card's two
+    streams in one query (`card_states`), and a unit's pairings; taken in turns, so that each
+    sees the same machine."""
+    pairing, keys = databases(base)
+    engine, keys_engine = create_engine_for(pairing), create_engine_for(keys, pool_size=5)
+    key = bench_master_key(seed)
+    sealer = PayloadSealer(CachingKeyStore(SqlKeyStore(keys_engine, MasterKey.from_base64("k1", key))))
+    store = SqlEventStore(engine, "pairing", sealer)
+    registries = SqlRegistries(engine, Fingerprints(fingerprint_secret(key)))
+    repo = PairingRepository(store, EventOpener(CONTRACTS, sealer), registries)
+    deps = PairingDeps(repo=repo, engine=engine, clock=ManualClock.on(TODAY))
+
+    async def two_reads(subject_id: str) -> None:
+        subject = await repo.subject(subject_id)
+        if subject.current is not None:
+            await repo.cadre(subject.current.cadre_id)
+
+    async def one_query(subject_id: str) -> None:
+        await cards.card_states(deps, subject_id)
+
+    async def unit(unit_id: str) -> None:
+        await cards.pairings_of_unit(deps, unit_id)
+
+    rng = random.Random(seed + 1)
+    calls: list[tuple[str, Callable[[str], Awaitable[None]], list[str]]] = [
+        ("card_two_reads", two_reads, subjects),
+        ("card_one_query", one_query, subjects),
+        ("unit_pairings_view", unit, units),
+    ]
+    timings: dict[str, list[float]] = {name: [] for name, _, _ in calls}
+    try:
+        for turn in range(WARMUP + count):
+            for name, call, pool in calls:
+                began = time.perf_counter()
+                await call(rng.choice(pool))
+                if turn >= WARMUP:
+                    timings[name].append(time.perf_counter() - began)
+    finally:
+        await engine.dispose()
+        await keys_engine.dispose()
+    found = {name: summary(latencies) for name, latencies in timings.items()}
+    print(f"in process: {found}", flush=True)
+    return found
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:

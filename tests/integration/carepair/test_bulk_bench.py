@@ -182,7 +182,18 @@ def test_the_reading_benchmark_serves_cards_and_unit_pairings(
     monkeypatch.setenv("CAREPAIR_BENCH_NATS_URL", nats_url)
     output = tmp_path / "reading.json"
 
-    argv = ["--database", str(base.database), "--seed", str(SEED), "--reads", "20", "--output", str(output)]
+    argv = [
+        "--database",
+        str(base.database),
+        "--seed",
+        str(SEED),
+        "--reads",
+        "20",
+        "--in-process",
+        "30",
+        "--output",
+        str(output),
+    ]
     assert reading.entry(argv) == 0
 
     results = json.loads(output.read_text())
@@ -199,3 +210,5 @@ def test_the_reading_benchmark_serves_cards_and_unit_pairings(
     for moment in ("started", "caught_up", "after_reads"):
         assert results["memory"][moment]["rss_mib"] > 0
     assert results["catch_up"]["samples"][-1]["behind"]["relay"] == 0
+    for name in ("card_two_reads", "card_one_query", "unit_pairings_view"):
+        assert results["in_process"][name]["requests"] == 30

@@ -6,8 +6,9 @@ one first and drop it afterwards), starts the real pairing service on it as its 
 production, with a NATS server of its own unless `CAREPAIR_BENCH_NATS_URL` is set), and:
 
 - samples the service's resident memory (RSS, from `/proc`) once it answers, while it catches
-  up (its relay publishes the whole log to NATS, its reactor reads it, the daily round runs
-  once at start) and after it has caught up;
+  up (its relay publishes the log to NATS, its reactor reads it) and once it has caught up and
+  gone quiet (under 5% of a core for 2 s: the daily round, which runs once at start and reads
+  every active orphan's stream, 13,000 at province size, is over);
 - times `GET /healthz` `--reads` times (the HTTP floor: the service's liveness, no table read),
   then `GET /subjects/{id}/card` for `--reads` random subjects, then
   `GET /units/{unit_id}/pairings` for `--reads` random units (repeating units when there are
@@ -169,6 +170,24 @@ async def behind(pairing: URL) -> dict[str, int]:
     return {"relay": last - relay, **{row["consumer"]: last - row["position"] for row in rows}}
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time the process has used so far (user and system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def quiet(pid: int, timeout: float, window: float = 2.0, share: float = 0.05) -> float:
+    """Waits until the process uses under `share` of a core over `window` seconds: the work it
+    starts with (the daily round, run once at start, reads every active orphan's stream) is done."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < timeout:
+        before = cpu_seconds(pid)
+        await asyncio.sleep(window)
+        if cpu_seconds(pid) - before < share * window:
+            return time.perf_counter() - began
+    raise RuntimeError(f"the service was still busy after {timeout} s")
+
+
 async def catch_up(pairing: URL, pid: int, timeout: float) -> dict[str, Any]:
     """Waits until nothing is behind, sampling the memory; returns the time and the samples."""
     began = time.perf_counter()
@@ -183,7 +202,14 @@ async def catch_up(pairing: URL, pid: int, timeout: float) -> dict[str, Any]:
         if len(samples) % 10 == 1:
             print(f"  catching up: {lag}, RSS {samples[-1]['rss_mib']} MiB", flush=True)
         await asyncio.sleep(2)
-    return {"seconds": round(time.perf_counter() - began, 1), "samples": samples}
+    caught = time.perf_counter() - began
+    idle = await quiet(pid, timeout)
+    return {
+        "seconds": round(caught, 1),
+        "until_quiet_seconds": round(idle, 1),
+        "samples": samples,
+        "quiet": rss_mib(pid),
+    }
 
 
 # --- the reads ----------------------------------------------------------------------------
@@ -245,7 +271,11 @@ async def measure(base: URL, seed: int, nats_url: str, args: argparse.Namespace)
             memory["caught_up"] = rss_mib(process.pid)
             memory["catching_up_max_rss_mib"] = max(s["rss_mib"] for s in caught["samples"])
             result["catch_up"] = caught
-            print(f"caught up in {caught['seconds']} s, RSS {memory['caught_up']}", flush=True)
+            print(
+                f"caught up in {caught['seconds']} s, quiet {caught['until_quiet_seconds']} s later, "
+                f"RSS {memory['caught_up']}",
+                flush=True,
+            )
             reads: dict[str, Any] = {}
             for name, pool, route in (
                 ("healthz", ["-"], "/healthz"),  # the HTTP floor: a route that reads no table

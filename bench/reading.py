@@ -9,14 +9,14 @@ production, with a NATS server of its own unless `CAREPAIR_BENCH_NATS_URL` is se
   up (its relay publishes the log to NATS, its reactor reads it) and once it has caught up and
   gone quiet (under 5% of a core for 2 s: the daily round, which runs once at start and reads
   every active orphan's stream, 13,000 at province size, is over);
-- times `GET /healthz` `--reads` times (the HTTP floor: the service's liveness, no table read),
-  then `GET /subjects/{id}/card` for `--reads` random subjects, then
-  `GET /units/{unit_id}/pairings` for `--reads` random units (repeating units when there are
-  fewer), one request at a time, after a short warm-up: p50, p95, p99 and max;
-- samples the memory again after the reads;
-- calls the views in its own process, without HTTP, `--in-process` times each, in turns: a
-  card's two streams read one after the other (as before the one-query read), in one query
-  (`card_states`), and a unit's pairings.
+- times, in turns, one request at a time after a short warm-up, `--reads` of each:
+  `GET /healthz` (the HTTP floor: the service's liveness, no table read),
+  `GET /subjects/{id}/card` for a random subject and `GET /units/{unit_id}/pairings` for a
+  random unit with pairings; and, in the same turns, `--in-process` calls of the views in this
+  process without HTTP: a card's two streams read one after the other (as before the
+  one-query read), in one query (`card_states`), and a unit's pairings. Taken in turns, every
+  series sees the same machine, which other work shares: p50, p95, p99 and max;
+- samples the memory again after the reads.
 
 The result file goes to `bench/results/` with the machine's facts.
 """
@@ -231,19 +231,6 @@ def summary(latencies: list[float]) -> dict[str, Any]:
     }
 
 
-async def timed(client: httpx.AsyncClient, paths: list[str]) -> tuple[list[float], list[int]]:
-    """Each path requested in turn; the seconds each took and the size of each answer."""
-    latencies, sizes = [], []
-    for path in paths:
-        began = time.perf_counter()
-        response = await client.get(path)
-        latencies.append(time.perf_counter() - began)
-        if response.status_code != 200:
-            raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:200]}")
-        sizes.append(len(response.content))
-    return latencies, sizes
-
-
 async def ids(pairing: URL) -> tuple[list[str], list[str]]:
     """Every subject id, and every unit that has a pairing."""
     connection = await asyncpg.connect(dsn(pairing))
@@ -276,74 +263,109 @@ async def measure(base: URL, seed: int, nats_url: str, args: argparse.Namespace)
                 f"RSS {memory['caught_up']}",
                 flush=True,
             )
-            reads: dict[str, Any] = {}
-            for name, pool, route in (
-                ("healthz", ["-"], "/healthz"),  # the HTTP floor: a route that reads no table
-                ("card", subjects, "/subjects/{}/card"),
-                ("unit_pairings", units, "/units/{}/pairings"),
-            ):
-                paths = [route.format(rng.choice(pool)) for _ in range(WARMUP + args.reads)]
-                latencies, sizes = await timed(client, paths)
-                reads[name] = summary(latencies[WARMUP:]) | {
-                    "bytes_median": int(statistics.median(sizes)),
-                    "bytes_max": max(sizes),
-                }
-                print(f"{name}: {reads[name]}", flush=True)
+            views = await Views.open(base, seed) if args.in_process else None
+            try:
+                result |= await reads(client, views, subjects, units, args, rng)
+            finally:
+                if views is not None:
+                    await views.close()
             memory["after_reads"] = rss_mib(process.pid)
             print(f"after the reads, RSS {memory['after_reads']}", flush=True)
-            result["reads"] = reads
             result["memory"] = memory
-    if args.in_process:
-        result["in_process"] = await in_process(base, seed, subjects, units, args.in_process)
     return result
 
 
-async def in_process(
-    base: URL, seed: int, subjects: list[str], units: list[str], count: int
-) -> dict[str, Any]:
-    """The views called in this process, without HTTP, with the service's own kind of dependencies:
-    a card as it read its two streams before (`repo.subject`, then `repo.cadre`), a card's two
-    streams in one query (`card_states`), and a unit's pairings; taken in turns, so that each
-    sees the same machine."""
-    pairing, keys = databases(base)
-    engine, keys_engine = create_engine_for(pairing), create_engine_for(keys, pool_size=5)
-    key = bench_master_key(seed)
-    sealer = PayloadSealer(CachingKeyStore(SqlKeyStore(keys_engine, MasterKey.from_base64("k1", key))))
-    store = SqlEventStore(engine, "pairing", sealer)
-    registries = SqlRegistries(engine, Fingerprints(fingerprint_secret(key)))
-    repo = PairingRepository(store, EventOpener(CONTRACTS, sealer), registries)
-    deps = PairingDeps(repo=repo, engine=engine, clock=ManualClock.on(TODAY))
+class Views:
+    """The views called in this process, without HTTP, with the service's own kind of
+    dependencies: a card as it read its two streams before (`repo.subject`, then `repo.cadre`),
+    a card's two streams in one query (`card_states`), and a unit's pairings."""
 
-    async def two_reads(subject_id: str) -> None:
-        subject = await repo.subject(subject_id)
+    def __init__(self, deps: PairingDeps, engines: list[Any]) -> None:
+        self.deps = deps
+        self.engines = engines
+
+    @classmethod
+    async def open(cls, base: URL, seed: int) -> Views:
+        pairing, keys = databases(base)
+        engine, keys_engine = create_engine_for(pairing), create_engine_for(keys, pool_size=5)
+        key = bench_master_key(seed)
+        sealer = PayloadSealer(CachingKeyStore(SqlKeyStore(keys_engine, MasterKey.from_base64("k1", key))))
+        store = SqlEventStore(engine, "pairing", sealer)
+        registries = SqlRegistries(engine, Fingerprints(fingerprint_secret(key)))
+        repo = PairingRepository(store, EventOpener(CONTRACTS, sealer), registries)
+        return cls(PairingDeps(repo=repo, engine=engine, clock=ManualClock.on(TODAY)), [engine, keys_engine])
+
+    async def close(self) -> None:
+        for engine in self.engines:
+            await engine.dispose()
+
+    async def card_two_reads(self, subject_id: str) -> None:
+        subject = await self.deps.repo.subject(subject_id)
         if subject.current is not None:
-            await repo.cadre(subject.current.cadre_id)
+            await self.deps.repo.cadre(subject.current.cadre_id)
 
-    async def one_query(subject_id: str) -> None:
-        await cards.card_states(deps, subject_id)
+    async def card_one_query(self, subject_id: str) -> None:
+        await cards.card_states(self.deps, subject_id)
 
-    async def unit(unit_id: str) -> None:
-        await cards.pairings_of_unit(deps, unit_id)
+    async def unit_pairings_view(self, unit_id: str) -> None:
+        await cards.pairings_of_unit(self.deps, unit_id)
 
-    rng = random.Random(seed + 1)
-    calls: list[tuple[str, Callable[[str], Awaitable[None]], list[str]]] = [
-        ("card_two_reads", two_reads, subjects),
-        ("card_one_query", one_query, subjects),
-        ("unit_pairings_view", unit, units),
+
+async def reads(
+    client: httpx.AsyncClient,
+    views: Views | None,
+    subjects: list[str],
+    units: list[str],
+    args: argparse.Namespace,
+    rng: random.Random,
+) -> dict[str, Any]:
+    """Every route (and view) once per turn, one request at a time, so each sees the same machine."""
+    routes = [
+        ("healthz", ["-"], "/healthz"),  # the HTTP floor: a route that reads no table
+        ("card", subjects, "/subjects/{}/card"),
+        ("unit_pairings", units, "/units/{}/pairings"),
     ]
-    timings: dict[str, list[float]] = {name: [] for name, _, _ in calls}
-    try:
-        for turn in range(WARMUP + count):
-            for name, call, pool in calls:
-                began = time.perf_counter()
-                await call(rng.choice(pool))
-                if turn >= WARMUP:
-                    timings[name].append(time.perf_counter() - began)
-    finally:
-        await engine.dispose()
-        await keys_engine.dispose()
-    found = {name: summary(latencies) for name, latencies in timings.items()}
-    print(f"in process: {found}", flush=True)
+    calls: list[tuple[str, list[str], Callable[[str], Awaitable[None]]]] = []
+    if views is not None:
+        calls = [
+            ("card_two_reads", subjects, views.card_two_reads),
+            ("card_one_query", subjects, views.card_one_query),
+            ("unit_pairings_view", units, views.unit_pairings_view),
+        ]
+    latencies: dict[str, list[float]] = {name: [] for name, _, _ in routes + calls}
+    sizes: dict[str, list[int]] = {name: [] for name, _, _ in routes}
+    turns = WARMUP + max(args.reads, args.in_process)
+    for turn in range(turns):
+        for name, pool, route in routes:
+            if turn >= WARMUP + args.reads:
+                continue
+            path = route.format(rng.choice(pool))
+            began = time.perf_counter()
+            response = await client.get(path)
+            took = time.perf_counter() - began
+            if response.status_code != 200:
+                raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:200]}")
+            if turn >= WARMUP:
+                latencies[name].append(took)
+                sizes[name].append(len(response.content))
+        for name, pool, call in calls:
+            if turn >= WARMUP + args.in_process:
+                continue
+            began = time.perf_counter()
+            await call(rng.choice(pool))
+            if turn >= WARMUP:
+                latencies[name].append(time.perf_counter() - began)
+    found: dict[str, Any] = {"reads": {}, "in_process": {}}
+    for name, _, _ in routes:
+        found["reads"][name] = summary(latencies[name]) | {
+            "bytes_median": int(statistics.median(sizes[name])),
+            "bytes_max": max(sizes[name]),
+        }
+    for name, _, _ in calls:
+        found["in_process"][name] = summary(latencies[name])
+    for group in found.values():
+        for name, measured in group.items():
+            print(f"{name}: {measured}", flush=True)
     return found
 
 

@@ -61,6 +61,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from bench.infra import code_version, contention, dsn, machine, postgres_server_url
@@ -109,6 +110,7 @@ PLACEMENT_REASON = "县结对关爱领导小组办公室统筹安排：联系关
 HOUSEHOLD_REASON = "本县暂无可结对的领导干部，经县结对关爱领导小组办公室研究，由单位党员干部结对"
 CHUNK = 1000  # people per transaction (bulk) or appends in flight (store)
 PAGE = 1000  # events per projection transaction, as the local consumer reads them
+ANALYZE_EVERY = 50  # pages between ANALYZEs of the read models while they fill
 _APPEND_EVENTS = "SELECT versions, firsts FROM carepair_append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 
 
@@ -775,12 +777,29 @@ async def project(engine: Any, store: SqlEventStore, opener: EventOpener, events
     await runner.start()
     progress = Progress("read models", events, "events")
     position = runner.position("pairing")
+    pages = 0
     while position < events:
         page = await store.read_after(position, PAGE)
         await runner.apply("pairing", page)
         position = page[-1].position
         progress.add(len(page))
+        pages += 1
+        if pages % ANALYZE_EVERY == 0:
+            await analyze(engine)
     return progress.result()
+
+
+async def analyze(engine: Any) -> None:
+    """Fresh statistics for the read models while they grow from nothing.
+
+    Each page loads the rows it touches with `IN` queries. Planned on the statistics of tables
+    that were empty, those queries scan the whole table: at province size the load of
+    `subject_index` took 0.8 s a page once it held 120,000 rows, and the projection fell from
+    3,400 to 1,300 events/s, with autovacuum's analyze not yet run.
+    """
+    async with engine.begin() as conn:
+        for table in ("subject_index", "cadre_index", "pairing_history", "rule_overrides", "reviews"):
+            await conn.execute(sa.text(f"ANALYZE {table}"))
 
 
 # --- the command line ---------------------------------------------------------------------

@@ -58,7 +58,12 @@ def one(url: URL, sql: str) -> object:
 
 
 @pytest.mark.parametrize("path", ["bulk", "store"])
-def test_a_load_registers_everyone_and_pairs_by_the_rules(base: URL, path: str) -> None:
+def test_a_load_registers_everyone_and_pairs_by_the_rules(
+    base: URL, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small pages, analysed after each, so the projection runs in many pages as at scale.
+    monkeypatch.setattr(bulk, "PAGE", 10)
+    monkeypatch.setattr(bulk, "ANALYZE_EVERY", 1)
     loaded = asyncio.run(
         bulk.load(base, "county", SEED, path=path, subjects_count=PEOPLE, cadres_count=PEOPLE)
     )

@@ -115,10 +115,17 @@ pairing_history = sa.Table(
     sa.Column("subject_id", sa.String(64), nullable=False, index=True),
     sa.Column("cadre_id", sa.String(64), nullable=False, index=True),
     sa.Column("household_id", sa.String(64), nullable=False),
-    sa.Column("unit_id", sa.String(64), nullable=False, index=True),
+    sa.Column("unit_id", sa.String(64), nullable=False),
     sa.Column("started_on", sa.Date, nullable=False),
     sa.Column("ended_on", sa.Date, nullable=True),
     sa.Column("end_reason", sa.String(32), nullable=True),
+    # A unit's list in date order from the index alone (migration pa0005; SQLite keys them all).
+    sa.Index(
+        "ix_pairing_history_unit_started",
+        "unit_id",
+        "started_on",
+        postgresql_include=["pairing_id", "subject_id", "cadre_id", "ended_on", "end_reason"],
+    ),
 )
 
 rule_overrides = sa.Table(

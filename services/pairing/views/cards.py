@@ -6,18 +6,29 @@ so an erased person reads as erased here too.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from services.pairing.adapters.tables import pairing_history, reviews, rule_overrides, subject_index
+from services.pairing.adapters.registries import cadre_stream, subject_stream
+from services.pairing.adapters.tables import (
+    active_pairings,
+    pairing_history,
+    reviews,
+    rule_overrides,
+    subject_index,
+)
+from services.pairing.domain import cadre as cadre_domain
+from services.pairing.domain import subject as subject_domain
 from services.pairing.domain.cadre import CadreState
 from services.pairing.domain.rank import describe
 from services.pairing.domain.subject import SubjectState
 from services.pairing.handlers import PairingDeps
 from shared.contracts.base import ERASED
 from shared.contracts.pairing import PlannedRetirement
+from shared.eventstore import StoredEvent
+from shared.eventstore.schema import events
 
 WORK_STANDARD = (
     "结对干部每年通过电话、短信、微信、书信等方式与关爱对象联系交流不少于4次，"
@@ -37,9 +48,69 @@ def _plain(value: Any) -> Any:
     return value.value if hasattr(value, "value") else value
 
 
+async def card_states(deps: PairingDeps, subject_id: str) -> tuple[SubjectState, CadreState | None]:
+    """The subject, and the cadre they are paired with now, from their streams.
+
+    Both streams come in one query (the cadre's found through the `active_pairings` registry,
+    committed with the pairing's events, so one statement sees the two agree) and are opened
+    in one call, so a card costs one round trip to the store and at most one to the key store.
+    Should the subject's stream name another cadre, that cadre's stream is read as well.
+    """
+    cadre_of = (
+        sa.select(sa.literal(cadre_stream("")) + active_pairings.c.cadre_id)
+        .where(active_pairings.c.subject_id == subject_id)
+        .scalar_subquery()
+    )
+    own = sa.select(events).where(events.c.stream_id == subject_stream(subject_id))
+    held = sa.select(events).where(events.c.stream_id == cadre_of)
+    query = sa.union_all(own, held)
+    async with deps.engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    producer = deps.repo.store.producer
+    stored = sorted((_stored(row, producer) for row in rows), key=lambda e: (e.stream_id, e.stream_version))
+    opened = await deps.repo.opener.open_many(stored)
+    subject, cadre = SubjectState(subject_id), None
+    for event, envelope in zip(stored, opened, strict=True):
+        if event.stream_id.startswith(subject_stream("")):
+            subject = subject_domain.evolve(subject, envelope.payload)
+        else:
+            if cadre is None:
+                cadre = CadreState(event.stream_id.removeprefix(cadre_stream("")))
+            cadre = cadre_domain.evolve(cadre, envelope.payload)
+    current = subject.current
+    if current is None:
+        return subject, None
+    if cadre is None or cadre.cadre_id != current.cadre_id:
+        cadre = await deps.repo.cadre(current.cadre_id)
+    return subject, cadre
+
+
+def _stored(row: Any, producer: str) -> StoredEvent:
+    return StoredEvent(
+        position=row.position,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        schema_version=row.schema_version,
+        stream_id=row.stream_id,
+        stream_version=row.stream_version,
+        occurred_at=_aware(row.occurred_at),
+        recorded_at=_aware(row.recorded_at),
+        correlation_id=row.correlation_id,
+        causation_id=row.causation_id,
+        actor=row.actor,
+        producer=producer,
+        data=row.data,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without a zone; they were written in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 async def contact_card(deps: PairingDeps, subject_id: str) -> dict[str, Any] | None:
     """Annex 2: the subject, the guardian, the cadre and the work standard, as of now."""
-    subject = await deps.repo.subject(subject_id)
+    subject, cadre = await card_states(deps, subject_id)
     if subject.details is None:
         return None
     d = subject.details
@@ -74,8 +145,7 @@ async def contact_card(deps: PairingDeps, subject_id: str) -> dict[str, Any] | N
         "work_standard": WORK_STANDARD,
     }
     current = subject.current
-    if current is not None:
-        cadre = await deps.repo.cadre(current.cadre_id)
+    if current is not None and cadre is not None:
         card["scheduled"] = upcoming_changes(subject, cadre)
         if cadre.details is not None:
             c = cadre.details
@@ -211,18 +281,16 @@ async def open_reviews(deps: PairingDeps) -> list[dict[str, Any]]:
 
 
 async def pairings_of_unit(deps: PairingDeps, unit_id: str) -> list[dict[str, Any]]:
+    """The unit's pairings in date order: only the columns shown, all in the index the query
+    reads (`ix_pairing_history_unit_started`), so the rows need not be fetched from the table."""
+    h = pairing_history.c
+    query = (
+        sa.select(h.pairing_id, h.subject_id, h.cadre_id, h.started_on, h.ended_on, h.end_reason)
+        .where(h.unit_id == unit_id)
+        .order_by(h.started_on)
+    )
     async with deps.engine.connect() as conn:
-        rows = (
-            (
-                await conn.execute(
-                    sa.select(pairing_history)
-                    .where(pairing_history.c.unit_id == unit_id)
-                    .order_by(pairing_history.c.started_on)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        rows = (await conn.execute(query)).mappings().all()
     return [
         {
             "pairing_id": str(r["pairing_id"]),

@@ -29,9 +29,15 @@ test: $(VENV)/.installed
 test-unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit -m "not slow" -q
 
-## bench: the benchmarks of docs/performance.md (needs PostgreSQL; see that page)
+## bench: the benchmarks of docs/performance.md (needs PostgreSQL; see that page): the store,
+## then pairing at scale (an import, suggestions, accepting them, a county loaded in bulk and its reads;
+## the province: python -m bench.reading --scale province --load)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.importing --subjects 5000 --cadres 5000
+	$(BIN)/python -m bench.suggesting
+	$(BIN)/python -m bench.accepting
+	$(BIN)/python -m bench.reading --scale county --load
 
 ## lint: ruff and mypy
 lint: $(VENV)/.installed

@@ -731,21 +731,26 @@ class SqlEventStore:
             return int((await conn.execute(query)).scalar_one())
 
     def _stored(self, row: sa.Row[Any]) -> StoredEvent:
-        return StoredEvent(
-            position=row.position,
-            event_id=row.event_id,
-            event_type=row.event_type,
-            schema_version=row.schema_version,
-            stream_id=row.stream_id,
-            stream_version=row.stream_version,
-            occurred_at=_aware(row.occurred_at),
-            recorded_at=_aware(row.recorded_at),
-            correlation_id=row.correlation_id,
-            causation_id=row.causation_id,
-            actor=row.actor,
-            producer=self.producer,
-            data=row.data,
-        )
+        return stored_event(row, self.producer)
+
+
+def stored_event(row: Any, producer: str) -> StoredEvent:
+    """An event as stored, from a row of the `events` table (for a query that reads it directly)."""
+    return StoredEvent(
+        position=row.position,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        schema_version=row.schema_version,
+        stream_id=row.stream_id,
+        stream_version=row.stream_version,
+        occurred_at=_aware(row.occurred_at),
+        recorded_at=_aware(row.recorded_at),
+        correlation_id=row.correlation_id,
+        causation_id=row.causation_id,
+        actor=row.actor,
+        producer=producer,
+        data=row.data,
+    )
 
 
 def _aware(moment: datetime) -> datetime:

@@ -6,7 +6,7 @@ so an erased person reads as erased here too.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,8 +27,8 @@ from services.pairing.domain.subject import SubjectState
 from services.pairing.handlers import PairingDeps
 from shared.contracts.base import ERASED
 from shared.contracts.pairing import PlannedRetirement
-from shared.eventstore import StoredEvent
 from shared.eventstore.schema import events
+from shared.eventstore.sql import stored_event
 
 WORK_STANDARD = (
     "结对干部每年通过电话、短信、微信、书信等方式与关爱对象联系交流不少于4次，"
@@ -67,7 +67,9 @@ async def card_states(deps: PairingDeps, subject_id: str) -> tuple[SubjectState,
     async with deps.engine.connect() as conn:
         rows = (await conn.execute(query)).all()
     producer = deps.repo.store.producer
-    stored = sorted((_stored(row, producer) for row in rows), key=lambda e: (e.stream_id, e.stream_version))
+    stored = sorted(
+        (stored_event(row, producer) for row in rows), key=lambda e: (e.stream_id, e.stream_version)
+    )
     opened = await deps.repo.opener.open_many(stored)
     subject, cadre = SubjectState(subject_id), None
     for event, envelope in zip(stored, opened, strict=True):
@@ -83,29 +85,6 @@ async def card_states(deps: PairingDeps, subject_id: str) -> tuple[SubjectState,
     if cadre is None or cadre.cadre_id != current.cadre_id:
         cadre = await deps.repo.cadre(current.cadre_id)
     return subject, cadre
-
-
-def _stored(row: Any, producer: str) -> StoredEvent:
-    return StoredEvent(
-        position=row.position,
-        event_id=row.event_id,
-        event_type=row.event_type,
-        schema_version=row.schema_version,
-        stream_id=row.stream_id,
-        stream_version=row.stream_version,
-        occurred_at=_aware(row.occurred_at),
-        recorded_at=_aware(row.recorded_at),
-        correlation_id=row.correlation_id,
-        causation_id=row.causation_id,
-        actor=row.actor,
-        producer=producer,
-        data=row.data,
-    )
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands timestamps back without a zone; they were written in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def contact_card(deps: PairingDeps, subject_id: str) -> dict[str, Any] | None:

@@ -42,8 +42,17 @@ from typing import Any
 
 import httpx
 
-from bench.importing import Timed, _delete_stream, _nats_version, top
-from bench.infra import code_version, contention, fresh_database, machine, nats_server, postgres_server_url
+from bench.importing import Timed, top
+from bench.infra import (
+    code_version,
+    contention,
+    delete_stream,
+    fresh_database,
+    machine,
+    nats_server,
+    nats_version,
+    postgres_server_url,
+)
 from bench.province import SCALES, cadres, subjects
 from services.pairing import handlers
 from services.pairing.bootstrap import create_app
@@ -404,7 +413,7 @@ async def measure(url: Any, nats_url: str, args: argparse.Namespace) -> dict[str
             async with running_app(app) as client:
                 return await measure_with(app.state.runtime.deps, client, args)
         finally:
-            await _delete_stream(nats_url, stream)
+            await delete_stream(nats_url, stream)
 
 
 async def measure_with(deps: Any, client: httpx.AsyncClient, args: argparse.Namespace) -> dict[str, Any]:
@@ -494,13 +503,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     with nats_server() as nats_url:
         async with fresh_database(server, "accepting", event_store=False) as url:
             measured = await measure(url, nats_url, args)
-        nats_version = await _nats_version(nats_url)
+        version = await nats_version(nats_url)
     return {
         "schema": 1,
         "bench": "accepting",
         "started_at": started.isoformat(timespec="seconds"),
         "code": {**code, "changed_during_run": code_version() != code},
-        "machine": machine(server, nats_version),
+        "machine": machine(server, version),
         "contention": {"before": before, "after": contention()},
         "settings": {
             **{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "output"},

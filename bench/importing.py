@@ -55,9 +55,11 @@ from bench.infra import (
     _version,
     code_version,
     contention,
+    delete_stream,
     fresh_database,
     machine,
     nats_server,
+    nats_version,
     postgres_server_url,
 )
 from services.pairing import handlers
@@ -473,19 +475,9 @@ async def measure(url: Any, nats_url: str, args: argparse.Namespace) -> dict[str
                         lists[kind.value] = await measure_list(service, client, kind, folder, args)
                         print(line(kind, lists[kind.value]), flush=True)
         finally:
-            await _delete_stream(nats_url, stream)
+            await delete_stream(nats_url, stream)
         return lists
 
-
-async def _delete_stream(nats_url: str, stream: str) -> None:
-    import nats
-
-    with contextlib.suppress(Exception):
-        nc = await nats.connect(nats_url)
-        try:
-            await nc.jetstream().delete_stream(stream)
-        finally:
-            await nc.close()
 
 
 def line(kind: Kind, result: dict[str, Any]) -> str:
@@ -500,13 +492,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     with nats_server() as nats_url:
         async with fresh_database(server, "importing", event_store=False) as url:
             lists = await measure(url, nats_url, args)
-        nats_version = await _nats_version(nats_url)
+        version = await nats_version(nats_url)
     return {
         "schema": 1,
         "bench": "importing",
         "started_at": started.isoformat(timespec="seconds"),
         "code": {**code, "changed_during_run": code_version() != code},
-        "machine": machine(server, nats_version),
+        "machine": machine(server, version),
         "contention": {"before": before, "after": contention()},
         "settings": {
             "subjects": args.subjects,
@@ -521,18 +513,6 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "lists": lists,
     }
 
-
-async def _nats_version(nats_url: str) -> str:
-    import nats
-
-    try:
-        nc = await nats.connect(nats_url)
-    except Exception:  # noqa: BLE001 - the version is a fact, not a requirement
-        return "unknown"
-    try:
-        return str(nc._server_info.get("version", "unknown"))  # noqa: SLF001 - no public accessor
-    finally:
-        await nc.close()
 
 
 def entry(argv: list[str]) -> int:

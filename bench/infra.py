@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import nats
 import psycopg
 from sqlalchemy.engine import URL, make_url
 
@@ -143,3 +144,25 @@ def _memory_gb() -> float | None:
             if line.startswith("MemTotal:"):
                 return round(int(line.split()[1]) / 1024 / 1024, 1)
     return None
+
+
+async def delete_stream(nats_url: str, stream: str) -> None:
+    """Deletes a bench's JetStream stream; a server already gone takes its streams with it."""
+    with contextlib.suppress(Exception):
+        client = await nats.connect(nats_url)
+        try:
+            await client.jetstream().delete_stream(stream)
+        finally:
+            await client.close()
+
+
+async def nats_version(nats_url: str) -> str:
+    """The NATS server's version, for the machine's facts; "unknown" when it cannot be asked."""
+    try:
+        client = await nats.connect(nats_url)
+    except Exception:  # noqa: BLE001 - the version is a fact, not a requirement
+        return "unknown"
+    try:
+        return str(client._server_info.get("version", "unknown"))  # noqa: SLF001 - no public accessor
+    finally:
+        await client.close()

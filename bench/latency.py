@@ -8,9 +8,9 @@ import time
 import uuid
 from typing import Any
 
-import nats
 from sqlalchemy.engine import URL
 
+from bench.infra import delete_stream
 from bench.pipeline import build_relay, read_model, stream_settings
 from bench.timing import Measured, measured, percentile
 from bench.workload import META, PRODUCER, open_store, visit
@@ -93,7 +93,7 @@ async def steady_latency(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await connection.drain()
-    await _delete_stream(nats_url, stream.name)
+    await delete_stream(nats_url, stream.name)
     return _summary(committed, visible, called, total, sent)
 
 
@@ -121,11 +121,3 @@ def _summary(
 async def _reach(signal: CommitSignal, position: int) -> None:
     while signal.position < position:
         await signal.wait_beyond(signal.position, 1.0)
-
-
-async def _delete_stream(nats_url: str, name: str) -> None:
-    client = await nats.connect(nats_url)
-    try:
-        await client.jetstream().delete_stream(name)
-    finally:
-        await client.close()

@@ -46,7 +46,16 @@ import psycopg
 from sqlalchemy.engine import URL
 
 from bench.bulk import TODAY, bench_master_key, databases, load
-from bench.infra import _version, code_version, contention, dsn, machine, nats_server, postgres_server_url
+from bench.infra import (
+    _version,
+    code_version,
+    contention,
+    delete_stream,
+    dsn,
+    machine,
+    nats_server,
+    postgres_server_url,
+)
 from carepair.launcher.nats_server import free_port
 from services.pairing.adapters.registries import Fingerprints, SqlRegistries
 from services.pairing.adapters.repository import PairingRepository
@@ -127,20 +136,8 @@ async def service(base: URL, seed: int, nats_url: str) -> AsyncIterator[tuple[st
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-            await _delete_stream(nats_url, stream)
+            await delete_stream(nats_url, stream)
 
-
-async def _delete_stream(nats_url: str, stream: str) -> None:
-    import nats
-
-    try:
-        nc = await nats.connect(nats_url)
-        try:
-            await nc.jetstream().delete_stream(stream)
-        finally:
-            await nc.close()
-    except Exception:  # noqa: BLE001 - an embedded server's stream goes with its folder anyway
-        pass
 
 
 async def started(client: httpx.AsyncClient, process: subprocess.Popen[bytes], timeout: float = 300) -> float:

@@ -54,8 +54,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench.importing import Timed, _delete_stream, _nats_version, top
-from bench.infra import code_version, contention, fresh_database, machine, nats_server, postgres_server_url
+from bench.importing import Timed, top
+from bench.infra import (
+    code_version,
+    contention,
+    delete_stream,
+    fresh_database,
+    machine,
+    nats_server,
+    nats_version,
+    postgres_server_url,
+)
 from bench.province import SCALES, cadres, subjects
 from services.pairing import handlers
 from services.pairing.bootstrap import create_app
@@ -419,7 +428,7 @@ async def measure_service(url: Any, nats_url: str, args: argparse.Namespace) -> 
         finally:
             print("deleting the bench's stream", flush=True)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_delete_stream(nats_url, stream), 30)
+                await asyncio.wait_for(delete_stream(nats_url, stream), 30)
 
 
 async def plan_townships(
@@ -544,23 +553,23 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     before, code = contention(), code_version()
     server = postgres_server_url()
     service: dict[str, Any] | None = None
-    nats_version = "not used"
+    version = "not used"
     if not args.skip_service:
         with nats_server() as nats_url:
             async with fresh_database(server, "suggesting", event_store=False) as url:
                 service = await measure_service(url, nats_url, args)
                 print("dropping the bench's database", flush=True)
             try:
-                nats_version = await asyncio.wait_for(_nats_version(nats_url), 30)
+                version = await asyncio.wait_for(nats_version(nats_url), 30)
             except TimeoutError:
-                nats_version = "unknown"
+                version = "unknown"
     solver_curve = curve(args.curve, args.repeat, args.seed) if args.curve else None
     return {
         "schema": 1,
         "bench": "suggesting",
         "started_at": started.isoformat(timespec="seconds"),
         "code": {**code, "changed_during_run": code_version() != code},
-        "machine": machine(server, nats_version),
+        "machine": machine(server, version),
         "contention": {"before": before, "after": contention()},
         "settings": {
             "county": COUNTY.places[0],
